@@ -1,0 +1,201 @@
+"""The one object the CLI and the GUI drive: route, retrieve, answer, import.
+
+`Assistant.ask` is a generator of events, so a terminal can print tokens as
+they arrive and the GUI can forward them from a worker thread as signals.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .answer import build_answer_prompt, stream_answer
+from .categories import CategoryBook
+from .config import Settings, data_dir, load_settings
+from .dataset import bundled_questions
+from .importer import FileResult, import_paths
+from .knn import KnnRouter
+from .models import ModelManager
+from .retrieval import Scope, retrieve
+from .router import LLMRouter, RouteDecision, manual_decision
+from .store import Hit, NoteStore, open_client
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RouteEvent:
+    decision: RouteDecision
+
+
+@dataclass(frozen=True)
+class SourcesEvent:
+    scope: Scope
+    hits: list[Hit]
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    text: str
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    answer: str
+    timings: dict[str, float]  # milliseconds per stage, and the total
+    usage: dict[str, int] = field(default_factory=dict)  # tokens per stage
+
+
+Event = RouteEvent | SourcesEvent | TokenEvent | DoneEvent
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+class Assistant:
+    """Household Assistant's core, for one data folder.
+
+    Args:
+        home: The data folder; defaults to `data_dir()`.
+        settings: Settings to use instead of the saved ones.
+    """
+
+    def __init__(self, home: Path | None = None, settings: Settings | None = None):
+        self.home = home or data_dir()
+        self.settings = settings or load_settings(self.home)
+        self.categories = CategoryBook.load(self.home)
+        self.models = ModelManager(self.settings, self.home)
+        self._store: NoteStore | None = None
+        self._knn: KnnRouter | None = None
+        self._llm: LLMRouter | None = None
+        self._lock = threading.RLock()
+
+    # --- components, built on first use -------------------------------------
+
+    @property
+    def embedder(self):
+        return self.models.embedding_function()
+
+    @property
+    def store(self) -> NoteStore:
+        with self._lock:
+            if self._store is None:
+                embedder = self.embedder
+                client = open_client(self.home, self.settings.chroma_url)
+                self._store = NoteStore(client, embedder.embed, embedder)
+            return self._store
+
+    def knn_router(self) -> KnnRouter:
+        with self._lock:
+            if self._knn is None:
+                self._knn = KnnRouter(
+                    self.store.embed,
+                    self.categories,
+                    bundled_questions(self.categories),
+                    k=self.settings.knn_k,
+                    cache_dir=self.home / "cache",
+                )
+            return self._knn
+
+    def llm_router(self) -> LLMRouter:
+        with self._lock:
+            if self._llm is None:
+                model, tokenizer = self.models.load_llm("router")
+                if self.categories.ensure_single_tokens(tokenizer):
+                    self.categories.save()
+                self._llm = LLMRouter(model, tokenizer, self.categories, "llm")
+            return self._llm
+
+    def router(self):
+        """The router the settings ask for.
+
+        `auto` means kNN until a trained adapter is active (the adapter
+        lifecycle arrives with the trainer).
+        """
+        if self.settings.router == "llm":
+            return self.llm_router()
+        return self.knn_router()
+
+    # --- the three jobs ------------------------------------------------------
+
+    def route(self, question: str) -> RouteDecision:
+        return self.router().route(question)
+
+    def ask(
+        self, question: str, category: str | None = None, answer: bool = True
+    ) -> Iterator[Event]:
+        """Route, retrieve and (optionally) answer, yielding events as they happen.
+
+        Args:
+            question: What the user asked.
+            category: Search only this category, skipping the router.
+            answer: False stops after the sources (no answering model needed).
+        """
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+
+        step = time.perf_counter()
+        if category:
+            decision = manual_decision(self.categories, category)
+        else:
+            decision = self.route(question)
+        timings["route_ms"] = _ms(step)
+        yield RouteEvent(decision)
+
+        step = time.perf_counter()
+        scope, hits = retrieve(self.store, question, decision, self.settings)
+        timings["retrieve_ms"] = _ms(step)
+        yield SourcesEvent(scope, hits)
+
+        text, usage = "", {"router_tokens": decision.tokens}
+        if answer:
+            text, answer_timings, answer_usage = yield from self._answer(question, hits)
+            timings.update(answer_timings)
+            usage.update(answer_usage)
+        timings["total_ms"] = _ms(started)
+        yield DoneEvent(text, timings, usage)
+
+    def _answer(self, question: str, hits: list[Hit]):
+        step = time.perf_counter()
+        model, tokenizer = self.models.load_llm("answer")
+        timings = {"load_ms": _ms(step)}
+
+        budget = self.settings.context_tokens - self.settings.max_answer_tokens
+        prompt = build_answer_prompt(tokenizer, question, hits, max(budget, 256))
+        step = time.perf_counter()
+        first_token_ms = None
+        parts: list[str] = []
+        generated = 0
+        for piece, count, _tps in stream_answer(
+            model, tokenizer, prompt, self.settings.max_answer_tokens
+        ):
+            generated = count
+            if first_token_ms is None:
+                first_token_ms = _ms(step)
+            if piece:
+                parts.append(piece)
+                yield TokenEvent(piece)
+
+        timings["first_token_ms"] = first_token_ms or 0.0
+        timings["generate_ms"] = _ms(step)
+        usage = {
+            "prompt_tokens": len(prompt.tokens),
+            "answer_tokens": generated,
+            "sources_dropped": prompt.dropped,
+        }
+        return "".join(parts), timings, usage
+
+    def import_paths(
+        self, paths: Iterable[Path], category: str | None = None
+    ) -> Iterator[FileResult]:
+        """Import files and folders; see `importer.import_paths`."""
+        chosen = self.categories.get(category) if category else None
+        suggest = None if chosen else self.route
+        yield from import_paths(
+            paths, self.store, self.categories, self.settings, chosen, suggest
+        )

@@ -1,0 +1,126 @@
+"""Import files and folders into the notes store, one result per file.
+
+Nothing here raises for a bad file: every file ends as imported, updated,
+unchanged, skipped or failed, with a reason. A failure never touches the chunks
+already stored for that file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .categories import Category, CategoryBook
+from .chunking import chunk_text
+from .config import Settings
+from .errors import HouseholdError, ReadFailed, SkipFile
+from .readers import Document, iter_files, read_document
+from .router import RouteDecision
+from .store import NoteStore, content_hash, note_id_for
+
+logger = logging.getLogger(__name__)
+
+STATUSES = ("imported", "updated", "unchanged", "skipped", "failed")
+# How much of a note the router reads to suggest its category.
+SUGGEST_CHARS = 400
+
+Suggest = Callable[[str], RouteDecision]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    status: str  # one of STATUSES
+    reason: str = ""
+    category: str | None = None
+    note_id: str | None = None
+    chunks: int = 0
+    suggested: bool = False  # the category came from the router
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "status": self.status,
+            "reason": self.reason,
+            "category": self.category,
+            "note_id": self.note_id,
+            "chunks": self.chunks,
+            "suggested": self.suggested,
+        }
+
+
+def suggestion_text(document: Document) -> str:
+    """What the router reads to suggest a category: title and opening text."""
+    return f"{document.title}. {document.text[:SUGGEST_CHARS]}"
+
+
+def collect_files(paths: Iterable[Path]) -> list[tuple[Path, str | None]]:
+    """Every file the paths name (folders walked), with a skip reason or None."""
+    return list(iter_files(Path(p) for p in paths))
+
+
+def import_file(
+    path: Path,
+    store: NoteStore,
+    categories: CategoryBook,
+    settings: Settings,
+    category: Category | None = None,
+    suggest: Suggest | None = None,
+) -> FileResult:
+    """Read, chunk, categorise and store one file."""
+    source = str(path.resolve())
+    try:
+        document = read_document(path, max_bytes=int(settings.max_file_mb * 1e6))
+    except SkipFile as exc:
+        return FileResult(source, "skipped", str(exc))
+    except ReadFailed as exc:
+        return FileResult(source, "failed", str(exc))
+
+    chunks = chunk_text(document.text, settings.chunk_chars, settings.chunk_overlap)
+    if not chunks:
+        return FileResult(source, "skipped", "no text found")
+
+    suggested = category is None
+    if category is None:
+        if suggest is None:
+            return FileResult(source, "failed", "no category given and no router")
+        category = categories.by_code(suggest(suggestion_text(document)).code)
+
+    try:
+        status = store.upsert_note(
+            source,
+            document.title,
+            category.code,
+            category.name,
+            chunks,
+            content_hash(document.text),
+        )
+    except HouseholdError as exc:
+        return FileResult(source, "failed", str(exc))
+    except Exception as exc:  # a store or embedder fault fails this file only
+        logger.exception("Storing %s failed", source)
+        return FileResult(source, "failed", f"could not store the note: {exc}")
+
+    return FileResult(
+        source, status, "", category.name, note_id_for(source), len(chunks), suggested
+    )
+
+
+def import_paths(
+    paths: Iterable[Path],
+    store: NoteStore,
+    categories: CategoryBook,
+    settings: Settings,
+    category: Category | None = None,
+    suggest: Suggest | None = None,
+) -> Iterator[FileResult]:
+    """Import every file under `paths`, yielding each file's result in turn."""
+    for path, problem in collect_files(paths):
+        if problem is not None:
+            yield FileResult(str(path), "skipped", problem)
+            continue
+        result = import_file(path, store, categories, settings, category, suggest)
+        logger.info("Import %s: %s %s", result.path, result.status, result.reason)
+        yield result

@@ -1,0 +1,81 @@
+"""Decide which categories to search, then search them.
+
+A confident route searches one category. An unsure one widens to the top
+categories until their probabilities add up to `widen_mass`. When the chosen
+categories hold nothing above the similarity floor, every note is searched.
+The result always says which of these happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from .config import Settings
+from .router import RouteDecision
+from .store import Hit, NoteStore
+
+logger = logging.getLogger(__name__)
+
+CONFIDENT = "confident"
+WIDENED = "widened"
+FALLBACK_ALL = "all_notes"
+MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What was searched, and why."""
+
+    reason: str  # confident, widened, all_notes or manual
+    categories: list[str]  # searched categories; empty when all notes were
+    codes: list[str]
+    detail: str
+
+    def to_dict(self) -> dict:
+        return {
+            "reason": self.reason,
+            "categories": self.categories,
+            "detail": self.detail,
+        }
+
+
+def choose_scope(decision: RouteDecision, settings: Settings) -> Scope:
+    """The categories to search for a routing decision."""
+    if decision.router == "manual":
+        return Scope(MANUAL, [decision.category], [decision.code], "chosen by you")
+    if decision.confidence >= settings.confidence_threshold:
+        detail = f"router {decision.confidence:.0%} sure"
+        return Scope(CONFIDENT, [decision.category], [decision.code], detail)
+
+    chosen, mass = [], 0.0
+    for alternative in decision.alternatives:
+        chosen.append(alternative)
+        mass += alternative.probability
+        if mass >= settings.widen_mass:
+            break
+    detail = (
+        f"router only {decision.confidence:.0%} sure; searched {len(chosen)} "
+        f"categories covering {mass:.0%}"
+    )
+    return Scope(
+        WIDENED, [a.category for a in chosen], [a.code for a in chosen], detail
+    )
+
+
+def retrieve(
+    store: NoteStore, question: str, decision: RouteDecision, settings: Settings
+) -> tuple[Scope, list[Hit]]:
+    """Search the notes for `question` within the scope the decision allows."""
+    scope = choose_scope(decision, settings)
+    hits = store.query(question, scope.codes, settings.top_k)
+    if any(hit.score >= settings.similarity_floor for hit in hits):
+        return scope, hits
+
+    hits = store.query(question, None, settings.top_k)
+    detail = (
+        f"nothing in {', '.join(scope.categories)} was similar enough "
+        f"(floor {settings.similarity_floor:.2f}); searched all notes"
+    )
+    logger.info("Widening to all notes for %r: %s", question, detail)
+    return Scope(FALLBACK_ALL, [], [], detail), hits

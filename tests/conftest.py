@@ -1,0 +1,71 @@
+"""Shared fixtures: a private data folder, real tiny models, the real embedder.
+
+Nothing here touches the network: HF_HUB_OFFLINE is set before any test runs,
+and every model is built locally or read from ../shared/models.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "models"
+TOKENIZER_DIR = SHARED / "qwen3-tokenizer"
+MINILM_DIR = SHARED / "all-MiniLM-L6-v2"
+MODEL_ENV = (
+    "HOUSEHOLD_ASSISTANT_ROUTER_MODEL",
+    "HOUSEHOLD_ASSISTANT_ANSWER_MODEL",
+    "HOUSEHOLD_ASSISTANT_EMBEDDING_MODEL",
+)
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets its own data folder and no model overrides of its own."""
+    path = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOUSEHOLD_ASSISTANT_HOME", str(path))
+    for name in MODEL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """Random-weight Qwen3 models with the real tokenizer: plain and 4-bit."""
+    from household_assistant.tiny_model import make_tiny_qwen3
+
+    root = tmp_path_factory.mktemp("models")
+    return {
+        "plain": make_tiny_qwen3(root / "tiny-qwen3", TOKENIZER_DIR),
+        "4bit": make_tiny_qwen3(root / "tiny-qwen3-4bit", TOKENIZER_DIR, bits=4),
+    }
+
+
+@pytest.fixture(scope="session")
+def loaded_4bit(tiny_models):
+    from mlx_lm import load
+
+    return load(str(tiny_models["4bit"]))
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real all-MiniLM-L6-v2 ONNX model from ../shared/models."""
+    from household_assistant.embeddings import LocalMiniLM
+
+    return LocalMiniLM(MINILM_DIR)
+
+
+@pytest.fixture
+def use_tiny_models(monkeypatch, tiny_models) -> dict[str, Path]:
+    """Point the app's three model settings at local test models."""
+    monkeypatch.setenv("HOUSEHOLD_ASSISTANT_ROUTER_MODEL", str(tiny_models["4bit"]))
+    monkeypatch.setenv("HOUSEHOLD_ASSISTANT_ANSWER_MODEL", str(tiny_models["plain"]))
+    monkeypatch.setenv("HOUSEHOLD_ASSISTANT_EMBEDDING_MODEL", str(MINILM_DIR))
+    return tiny_models
