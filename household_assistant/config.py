@@ -94,6 +94,17 @@ class Settings:
 
     def validate(self) -> None:
         """Raise ConfigError for values the app can't work with."""
+        for f in dataclasses.fields(self):
+            value, default = getattr(self, f.name), f.default
+            expected = (int, float) if isinstance(default, float) else type(default)
+            if default is None:
+                expected = (str, type(None))
+            if not isinstance(value, expected) or isinstance(value, bool) != isinstance(
+                default, bool
+            ):
+                raise ConfigError(
+                    f"Setting '{f.name}' should look like {default!r}; found {value!r}."
+                )
         if self.router not in ROUTER_KINDS:
             raise ConfigError(
                 f"Setting 'router' must be one of {', '.join(ROUTER_KINDS)}; "
@@ -108,6 +119,15 @@ class Settings:
         for name in ("top_k", "knn_k", "max_answer_tokens", "context_tokens"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"Setting '{name}' must be at least 1.")
+        if (
+            self.chunk_chars < 200
+            or not 0 <= self.chunk_overlap < self.chunk_chars // 2
+        ):
+            raise ConfigError(
+                "Settings 'chunk_chars' must be at least 200 and 'chunk_overlap' "
+                "between 0 and half of it; found "
+                f"{self.chunk_chars} and {self.chunk_overlap}."
+            )
 
 
 def settings_path(home: Path | None = None) -> Path:
@@ -131,6 +151,8 @@ def load_settings(home: Path | None = None) -> Settings:
     unknown = sorted(set(values) - known)
     if unknown:
         logger.warning("Ignoring unknown settings in %s: %s", path, unknown)
+    if not isinstance(values, dict):
+        raise ConfigError(f"The settings file {path} must hold a JSON object.")
     settings = Settings(**{k: v for k, v in values.items() if k in known})
 
     for env, name in MODEL_ENV.items():

@@ -70,6 +70,9 @@ class Document:
     kind: str
 
 
+_TXT_TITLE_CHARS = 80
+
+
 def read_document(path: Path, max_bytes: int = 20_000_000) -> Document:
     """Read a supported file into a `Document`.
 
@@ -265,7 +268,12 @@ def _read_text(data: bytes) -> str:
 
 
 def _parse_txt(data: bytes) -> tuple[str, str | None]:
-    return _read_text(data), None
+    # A short first line set off by a blank line reads as the note's title.
+    text = _normalise_newlines(_read_text(data))
+    first, blank, _ = text.lstrip().partition("\n\n")
+    if blank and "\n" not in first and len(first.strip()) <= _TXT_TITLE_CHARS:
+        return text, first.strip()
+    return text, None
 
 
 def _parse_md(data: bytes) -> tuple[str, str | None]:

@@ -433,3 +433,12 @@ def test_supported_suffixes() -> None:
         ".html",
         ".htm",
     }
+
+
+def test_txt_first_line_set_off_by_a_blank_line_is_the_title(tmp_path):
+    note = tmp_path / "furnace_notes.txt"
+    note.write_text("Furnace\n\nTakes a 16x25x1 filter.\n")
+    assert read_document(note).title == "Furnace"
+
+    note.write_text("Takes a 16x25x1 filter and the\nservice is in May.\n")
+    assert read_document(note).title == "furnace notes"
