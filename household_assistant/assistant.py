@@ -17,7 +17,7 @@ from .answer import build_answer_prompt, stream_answer
 from .categories import CategoryBook
 from .config import Settings, data_dir, load_settings
 from .dataset import bundled_questions
-from .importer import FileResult, import_paths
+from .importer import FileResult, collect_files, import_files
 from .knn import KnnRouter
 from .models import ModelManager
 from .retrieval import Scope, retrieve
@@ -71,30 +71,34 @@ class Assistant:
         self.categories = CategoryBook.load(self.home)
         self.models = ModelManager(self.settings, self.home)
         self._store: NoteStore | None = None
+        self._embedder = None
         self._knn: KnnRouter | None = None
         self._llm: LLMRouter | None = None
         self._lock = threading.RLock()
 
     # --- components, built on first use -------------------------------------
 
-    @property
-    def embedder(self):
-        return self.models.embedding_function()
+    def embed(self, texts: list[str]):
+        """Unit vectors for `texts`; the embedder loads on the first call."""
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = self.models.embedding_function()
+        return self._embedder.embed(texts)
 
     @property
     def store(self) -> NoteStore:
+        # Listing or removing notes works without the embedding model.
         with self._lock:
             if self._store is None:
-                embedder = self.embedder
                 client = open_client(self.home, self.settings.chroma_url)
-                self._store = NoteStore(client, embedder.embed, embedder)
+                self._store = NoteStore(client, self.embed)
             return self._store
 
     def knn_router(self) -> KnnRouter:
         with self._lock:
             if self._knn is None:
                 self._knn = KnnRouter(
-                    self.store.embed,
+                    self.embed,
                     self.categories,
                     bundled_questions(self.categories),
                     k=self.settings.knn_k,
@@ -193,9 +197,21 @@ class Assistant:
     def import_paths(
         self, paths: Iterable[Path], category: str | None = None
     ) -> Iterator[FileResult]:
-        """Import files and folders; see `importer.import_paths`."""
+        """Import files and folders, yielding one result per file."""
+        yield from self.import_files(collect_files(paths), category)
+
+    def import_files(
+        self, files: Iterable[tuple[Path, str | None]], category: str | None = None
+    ) -> Iterator[FileResult]:
+        """Import what `importer.collect_files` found (so a caller can count it).
+
+        Args:
+            files: (path, skip reason or None) pairs.
+            category: Store every file in this category; None lets the router
+                suggest one per file from its title and opening text.
+        """
         chosen = self.categories.get(category) if category else None
         suggest = None if chosen else self.route
-        yield from import_paths(
-            paths, self.store, self.categories, self.settings, chosen, suggest
+        yield from import_files(
+            files, self.store, self.categories, self.settings, chosen, suggest
         )

@@ -43,13 +43,12 @@ def cmd_import(args, assistant) -> int:
 
     from .importer import collect_files
 
-    paths = [Path(p).expanduser() for p in args.paths]
-    total = len(collect_files(paths))
+    files = collect_files(Path(p).expanduser() for p in args.paths)
     results = []
     with tqdm(
-        total=total, unit="file", disable=args.json or None, file=sys.stderr
+        total=len(files), unit="file", disable=args.json or None, file=sys.stderr
     ) as bar:
-        for result in assistant.import_paths(paths, args.category):
+        for result in assistant.import_files(files, args.category):
             results.append(result)
             bar.set_postfix_str(Path(result.path).name[:30])
             bar.update()
@@ -96,7 +95,10 @@ def cmd_ask(args, assistant) -> int:
         return 0
     if not args.no_answer:
         print("\n")
-    print("Sources:" if payload["sources"] else "No notes matched.")
+    if not payload["sources"]:
+        print(_no_sources(assistant))
+    else:
+        print("Sources:")
     for number, source in enumerate(payload["sources"], 1):
         print(
             f"  [{number}] {source['title']} ({source['category']}, "
@@ -105,10 +107,15 @@ def cmd_ask(args, assistant) -> int:
     return 0
 
 
+def _no_sources(assistant) -> str:
+    if assistant.store.count() == 0:
+        return "No notes yet. Import some with `household-assistant import PATH`."
+    return "No notes matched."
+
+
 def _scope_line(scope) -> str:
-    if not scope.categories:
-        return f"all notes ({scope.detail})"
-    return f"{', '.join(scope.categories)} ({scope.detail})"
+    where = ", ".join(scope.categories) or "all notes"
+    return f"{where} - {scope.detail}"
 
 
 def cmd_route(args, assistant) -> int:
@@ -235,38 +242,49 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # -v also works after the command (`household-assistant import -v ...`).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS
+    )
 
-    p = sub.add_parser("import", help="import note files or folders")
+    p = sub.add_parser("import", parents=[common], help="import note files or folders")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--category", help="store every file in this category")
     p.add_argument("--json", action="store_true", help="print results as JSON")
 
-    p = sub.add_parser("ask", help="ask a question about your notes")
+    p = sub.add_parser("ask", parents=[common], help="ask a question about your notes")
     p.add_argument("question")
     p.add_argument("--category", help="search only this category")
     p.add_argument("--no-answer", action="store_true", help="stop after the sources")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("route", help="show which category a question goes to")
+    p = sub.add_parser(
+        "route", parents=[common], help="show which category a question goes to"
+    )
     p.add_argument("question")
     p.add_argument("--json", action="store_true")
 
-    notes = sub.add_parser("notes", help="list, show or remove stored notes")
+    notes = sub.add_parser(
+        "notes", parents=[common], help="list, show or remove stored notes"
+    )
     notes_sub = notes.add_subparsers(dest="notes_command", required=True)
-    p = notes_sub.add_parser("list")
+    p = notes_sub.add_parser("list", parents=[common])
     p.add_argument("--category")
     p.add_argument("--json", action="store_true")
-    p = notes_sub.add_parser("show")
+    p = notes_sub.add_parser("show", parents=[common])
     p.add_argument("note", help="note id (or its first characters) or source path")
     p.add_argument("--json", action="store_true")
-    p = notes_sub.add_parser("remove")
+    p = notes_sub.add_parser("remove", parents=[common])
     p.add_argument("note", help="note id (or its first characters) or source path")
 
-    models = sub.add_parser("models", help="see or download the local models")
+    models = sub.add_parser(
+        "models", parents=[common], help="see or download the local models"
+    )
     models_sub = models.add_subparsers(dest="models_command", required=True)
-    p = models_sub.add_parser("list")
+    p = models_sub.add_parser("list", parents=[common])
     p.add_argument("--json", action="store_true")
-    p = models_sub.add_parser("download")
+    p = models_sub.add_parser("download", parents=[common])
     p.add_argument(
         "role", nargs="*", choices=("router", "answer", "embedding"), default=[]
     )

@@ -2,7 +2,8 @@
 
 Nothing here raises for a bad file: every file ends as imported, updated,
 unchanged, skipped or failed, with a reason. A failure never touches the chunks
-already stored for that file.
+already stored for that file. Without a given category, a note that is already
+stored keeps its category; only new notes ask the router.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from .categories import Category, CategoryBook
 from .chunking import chunk_text
 from .config import Settings
-from .errors import HouseholdError, ReadFailed, SkipFile
+from .errors import CategoryError, HouseholdError, ReadFailed, SkipFile
 from .readers import Document, iter_files, read_document
 from .router import RouteDecision
 from .store import NoteStore, content_hash, note_id_for
@@ -82,8 +83,11 @@ def import_file(
     if not chunks:
         return FileResult(source, "skipped", "no text found")
 
-    suggested = category is None
+    suggested = False
     if category is None:
+        category = _stored_category(store, categories, source)
+    if category is None:
+        suggested = True
         if suggest is None:
             return FileResult(source, "failed", "no category given and no router")
         category = categories.by_code(suggest(suggestion_text(document)).code)
@@ -108,16 +112,29 @@ def import_file(
     )
 
 
-def import_paths(
-    paths: Iterable[Path],
+def _stored_category(
+    store: NoteStore, categories: CategoryBook, source: str
+) -> Category | None:
+    # Re-importing a folder must not undo a category the household chose.
+    code = store.note_code(note_id_for(source))
+    if code is None:
+        return None
+    try:
+        return categories.by_code(code)
+    except CategoryError:
+        return None  # its category was deleted; let the router pick again
+
+
+def import_files(
+    files: Iterable[tuple[Path, str | None]],
     store: NoteStore,
     categories: CategoryBook,
     settings: Settings,
     category: Category | None = None,
     suggest: Suggest | None = None,
 ) -> Iterator[FileResult]:
-    """Import every file under `paths`, yielding each file's result in turn."""
-    for path, problem in collect_files(paths):
+    """Import files found by `collect_files`, yielding each result in turn."""
+    for path, problem in files:
         if problem is not None:
             yield FileResult(str(path), "skipped", problem)
             continue

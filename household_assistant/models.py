@@ -136,7 +136,7 @@ class ModelManager:
             return str(self._minilm_folder())
         if not self.from_hub(role):
             return str(Path(source).expanduser())
-        return f"the Hugging Face cache ({_hub_cache()})"
+        return f"the Hugging Face cache at {_hub_cache()}"
 
     def status(self, role: str) -> ModelStatus:
         source = self.source(role)

@@ -21,6 +21,9 @@ CONFIDENT = "confident"
 WIDENED = "widened"
 FALLBACK_ALL = "all_notes"
 MANUAL = "manual"
+# Sums such as 0.4 + 0.3 + 0.2 (or a float32 softmax) land a hair under the mass
+# they mean to reach; without slack the next, unneeded category would be added.
+_MASS_SLACK = 1e-6
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def choose_scope(decision: RouteDecision, settings: Settings) -> Scope:
     for alternative in decision.alternatives:
         chosen.append(alternative)
         mass += alternative.probability
-        if mass >= settings.widen_mass:
+        if mass >= settings.widen_mass - _MASS_SLACK:
             break
     detail = (
         f"router only {decision.confidence:.0%} sure; searched {len(chosen)} "
@@ -74,8 +77,8 @@ def retrieve(
 
     hits = store.query(question, None, settings.top_k)
     detail = (
-        f"nothing in {', '.join(scope.categories)} was similar enough "
-        f"(floor {settings.similarity_floor:.2f}); searched all notes"
+        f"nothing in {', '.join(scope.categories)} scored above the "
+        f"{settings.similarity_floor:.2f} similarity floor"
     )
     logger.info("Widening to all notes for %r: %s", question, detail)
     return Scope(FALLBACK_ALL, [], [], detail), hits

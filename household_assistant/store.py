@@ -126,6 +126,13 @@ class NoteStore:
     def _note_rows(self, note_id: str) -> dict:
         return self.collection.get(where={"note_id": note_id}, include=["metadatas"])
 
+    def note_code(self, note_id: str) -> str | None:
+        """The category code of a stored note, or None when it is not stored."""
+        rows = self.collection.get(
+            where={"note_id": note_id}, limit=1, include=["metadatas"]
+        )
+        return rows["metadatas"][0]["code"] if rows["metadatas"] else None
+
     def upsert_note(
         self,
         source: str,
