@@ -1,6 +1,7 @@
 """Decide which categories to search, then search them.
 
-A confident route searches one category. An unsure one widens to the top
+A confident route searches one category, and so does a category the user
+picked (never widened). An unsure one widens to the top
 categories until their probabilities add up to `widen_mass`. When the chosen
 categories hold nothing above the similarity floor, every note is searched.
 The result always says which of these happened.
@@ -72,7 +73,10 @@ def retrieve(
     """Search the notes for `question` within the scope the decision allows."""
     scope = choose_scope(decision, settings)
     hits = store.query(question, scope.codes, settings.top_k)
-    if any(hit.score >= settings.similarity_floor for hit in hits):
+    # A category the user chose is respected even when it holds nothing useful.
+    if scope.reason == MANUAL or any(
+        hit.score >= settings.similarity_floor for hit in hits
+    ):
         return scope, hits
 
     hits = store.query(question, None, settings.top_k)

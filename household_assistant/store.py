@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -94,8 +95,9 @@ def open_client(home: Path, url: str | None = None):
         )
     except Exception as exc:
         raise StoreError(
-            f"Could not reach the Chroma server at {url}: {exc}. Check that it is "
-            "running, or clear the chroma_url setting to use the local store."
+            f"Could not reach the Chroma server at {url} ({str(exc).rstrip('.?')}). "
+            "Check that it is running, or clear the chroma_url setting to use the "
+            "local store."
         ) from exc
 
 
@@ -229,12 +231,21 @@ class NoteStore:
         return sorted(infos, key=lambda n: (-n.imported_at, n.title))
 
     def find(self, key: str) -> NoteInfo:
-        """A note by id, id prefix or source path."""
-        for note in self.notes():
-            if key in (note.note_id, note.source) or (
-                len(key) >= 6 and note.note_id.startswith(key)
-            ):
+        """A note by id, id prefix or source path (relative or with ~)."""
+        # Sources are stored resolved, so `notes show ./pool.txt` must be too.
+        sources = {key, os.path.realpath(os.path.expanduser(key))}
+        notes = self.notes()
+        for note in notes:
+            if key == note.note_id or note.source in sources:
                 return note
+
+        matches = [n for n in notes if len(key) >= 6 and n.note_id.startswith(key)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise NoteNotFound(
+                f"{key!r} starts the ids of {len(matches)} notes; give more of the id."
+            )
         raise NoteNotFound(
             f"No stored note matches {key!r}. `household-assistant notes list` shows "
             "the ids and sources."

@@ -224,6 +224,44 @@ def test_find_by_id_prefix_or_source(store):
     assert store.find("/house/oil.txt").note_id == note_id
 
 
+def test_find_by_a_relative_source_path(store, tmp_path, monkeypatch):
+    # The importer stores resolved paths; people type them relative to where
+    # they are.
+    (tmp_path / "notes").mkdir()
+    source = str((tmp_path / "notes" / "boiler.txt").resolve())
+    store.upsert_note(source, "Boiler", "QQ", "water heater", pieces("1.5 bar"), "h")
+    monkeypatch.chdir(tmp_path / "notes")
+
+    assert store.find("boiler.txt").source == source
+    assert store.find("./boiler.txt").source == source
+    assert store.find("../notes/boiler.txt").source == source
+    with pytest.raises(NoteNotFound):
+        store.find("../boiler.txt")
+
+
+def test_an_ambiguous_id_prefix_is_refused(store):
+    source_a, source_b = _two_sources_sharing_a_prefix(6)
+    store.upsert_note(source_a, "A", "OO", "pool", pieces("a"), "h")
+    store.upsert_note(source_b, "B", "OO", "pool", pieces("b"), "h")
+    prefix = note_id_for(source_a)[:6]
+
+    with pytest.raises(NoteNotFound, match="give more of the id"):
+        store.find(prefix)
+    assert store.find(note_id_for(source_b)).title == "B"
+
+
+def _two_sources_sharing_a_prefix(length: int) -> tuple[str, str]:
+    seen: dict[str, str] = {}
+    n = 0
+    while True:
+        source = f"/house/{n}.txt"
+        prefix = note_id_for(source)[:length]
+        if prefix in seen:
+            return seen[prefix], source
+        seen[prefix] = source
+        n += 1
+
+
 @pytest.mark.parametrize("key", ["/house/garage.txt", "ffffffffffff", "abc"])
 def test_find_unknown_note_says_how_to_list_them(store, key):
     with pytest.raises(NoteNotFound, match="notes list"):
