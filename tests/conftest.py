@@ -7,6 +7,7 @@ and every model is built locally or read from ../shared/models.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -62,8 +63,25 @@ def embedder():
     return LocalMiniLM(MINILM_DIR)
 
 
+@pytest.fixture(scope="session")
+def knn_cache(tmp_path_factory, embedder) -> Path:
+    """The kNN router's cached example embeddings, computed once per run."""
+    from household_assistant.assistant import Assistant
+    from household_assistant.config import Settings
+
+    folder = tmp_path_factory.mktemp("knn-home")
+    Assistant(folder, Settings(embedding_model=str(MINILM_DIR))).knn_router()
+    return folder / "cache"
+
+
 @pytest.fixture
-def use_tiny_models(monkeypatch, tiny_models) -> dict[str, Path]:
+def warm_knn(home, knn_cache) -> None:
+    """Give this data folder the cache a first run would have left behind."""
+    shutil.copytree(knn_cache, home / "cache", dirs_exist_ok=True)
+
+
+@pytest.fixture
+def use_tiny_models(monkeypatch, tiny_models, warm_knn) -> dict[str, Path]:
     """Point the app's three model settings at local test models."""
     monkeypatch.setenv("HOUSEHOLD_ASSISTANT_ROUTER_MODEL", str(tiny_models["4bit"]))
     monkeypatch.setenv("HOUSEHOLD_ASSISTANT_ANSWER_MODEL", str(tiny_models["plain"]))

@@ -11,7 +11,6 @@ import dataclasses
 import errno
 import json
 import os
-import shutil
 from pathlib import Path
 
 import docx
@@ -101,21 +100,6 @@ def settings(home, use_tiny_models) -> Settings:
 @pytest.fixture
 def assistant(home, settings) -> Assistant:
     return Assistant(home, settings)
-
-
-@pytest.fixture(scope="session")
-def knn_cache(tmp_path_factory, embedder) -> Path:
-    """The kNN router's cached example embeddings, computed once per run."""
-    folder = tmp_path_factory.mktemp("knn-home")
-    minilm = str(embedder.DOWNLOAD_PATH)
-    Assistant(folder, Settings(embedding_model=minilm)).knn_router()
-    return folder / "cache"
-
-
-@pytest.fixture
-def warm_knn(home, knn_cache) -> None:
-    """Give this data folder the cache a first run would have left behind."""
-    shutil.copytree(knn_cache, home / "cache", dirs_exist_ok=True)
 
 
 # Every format
