@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import mlx.core as mx
+import mlx.nn as nn
 import numpy as np
 
 from .categories import CategoryBook, code_token_ids
@@ -95,6 +96,33 @@ def manual_decision(categories: CategoryBook, name: str) -> RouteDecision:
     return decision_from_probs(categories, probs, "manual", time.perf_counter())
 
 
+def output_rows(model: Any, token_ids: mx.array) -> mx.array:
+    """The output head's rows for `token_ids`, dequantized: (n, hidden).
+
+    hidden @ rows.T equals the model's logits for those tokens, so the router
+    never projects onto the other ~152k tokens of the vocabulary.
+    """
+    if getattr(model.args, "tie_word_embeddings", False):
+        return model.model.embed_tokens(token_ids)  # dequantizes just these rows
+
+    head = model.lm_head
+    if isinstance(head, nn.QuantizedLinear):
+        biases = getattr(head, "biases", None)
+        rows = mx.dequantize(
+            head.weight[token_ids],
+            head.scales[token_ids],
+            None if biases is None else biases[token_ids],
+            group_size=head.group_size,
+            bits=head.bits,
+            mode=getattr(head, "mode", "affine"),
+        )
+    else:
+        rows = head.weight[token_ids]
+    if "bias" in head:
+        raise TypeError("Routers need an output head without a bias.")
+    return rows
+
+
 class LLMRouter:
     """Scores category codes with a Qwen3 model (optionally with a LoRA adapter).
 
@@ -122,6 +150,7 @@ class LLMRouter:
                 "model; reload the categories so new codes are chosen."
             )
         self.code_ids = mx.array([ids[code] for code in categories.codes])
+        self._code_rows = output_rows(model, self.code_ids)
 
         prompt = build_router_prompt(tokenizer, "", list(categories))
         self.prefix_ids = tokenizer.encode(prompt.prefix, add_special_tokens=False)
@@ -146,12 +175,8 @@ class LLMRouter:
         return inner(tokens[None], cache=cache)[:, -1:, :]
 
     def _code_logits(self, hidden: mx.array) -> mx.array:
-        # Project only the last position through the output head.
-        if getattr(self.model.args, "tie_word_embeddings", False):
-            logits = self.model.model.embed_tokens.as_linear(hidden)
-        else:
-            logits = self.model.lm_head(hidden)
-        return logits[0, -1, self.code_ids].astype(mx.float32)
+        # (1, 1, H) @ (H, n_codes): 18 output rows instead of the whole vocabulary.
+        return (hidden[0, -1] @ self._code_rows.T).astype(mx.float32)
 
     def _tokens(self, question: str) -> list[int]:
         prompt = build_router_prompt(self.tokenizer, question, list(self.categories))

@@ -12,6 +12,9 @@ from household_assistant.config import Settings
 from household_assistant.models import ModelManager
 from household_assistant.prompts import build_router_prompt
 from household_assistant.router import LLMRouter
+from household_assistant.tiny_model import TinyQwen3Config, make_tiny_qwen3
+
+from .conftest import TOKENIZER_DIR
 
 QUESTIONS = [
     "When did Blue Wave last service the pool pump?",
@@ -29,9 +32,19 @@ def book(tmp_path_factory):
     return CategoryBook.load(tmp_path_factory.mktemp("empty-home"))
 
 
-@pytest.fixture(scope="module", params=["plain", "4bit"])
-def router(request, tiny_models, book):
-    model, tokenizer = load(str(tiny_models[request.param]))
+@pytest.fixture(scope="module")
+def untied(tmp_path_factory):
+    """A 4-bit model with its own output head, as Qwen3-4B has."""
+    config = TinyQwen3Config(tie_word_embeddings=False)
+    path = tmp_path_factory.mktemp("untied") / "tiny-untied-4bit"
+    return make_tiny_qwen3(path, TOKENIZER_DIR, config, bits=4)
+
+
+@pytest.fixture(scope="module", params=["plain", "4bit", "untied-4bit"])
+def router(request, tiny_models, untied, book):
+    path = untied if request.param == "untied-4bit" else tiny_models[request.param]
+    model, tokenizer = load(str(path))
+    assert ("lm_head" in model) == (request.param == "untied-4bit")
     return LLMRouter(model, tokenizer, book)
 
 
