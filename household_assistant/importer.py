@@ -19,13 +19,15 @@ from .config import Settings
 from .errors import CategoryError, HouseholdError, ReadFailed, SkipFile
 from .readers import Document, iter_files, read_document
 from .router import RouteDecision
-from .store import NoteStore, content_hash, note_id_for
+from .store import NoteDraft, NoteStore, content_hash, note_id_for
 
 logger = logging.getLogger(__name__)
 
 STATUSES = ("imported", "updated", "unchanged", "skipped", "failed")
 # How much of a note the router reads to suggest its category.
 SUGGEST_CHARS = 400
+# Chunks embedded and written together; Chroma's cost is mostly per write call.
+BATCH_CHUNKS = 64
 
 Suggest = Callable[[str], RouteDecision]
 
@@ -52,6 +54,26 @@ class FileResult:
         }
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A file read and categorised, waiting to be stored with its batch."""
+
+    draft: NoteDraft
+    suggested: bool  # the category came from the router
+
+    def result(self, status: str) -> FileResult:
+        draft = self.draft
+        return FileResult(
+            draft.source,
+            status,
+            "",
+            draft.category,
+            note_id_for(draft.source),
+            len(draft.chunks),
+            self.suggested,
+        )
+
+
 def suggestion_text(document: Document) -> str:
     """What the router reads to suggest a category: title and opening text."""
     return f"{document.title}. {document.text[:SUGGEST_CHARS]}"
@@ -62,15 +84,15 @@ def collect_files(paths: Iterable[Path]) -> list[tuple[Path, str | None]]:
     return list(iter_files(Path(p) for p in paths))
 
 
-def import_file(
+def prepare_file(
     path: Path,
     store: NoteStore,
     categories: CategoryBook,
     settings: Settings,
     category: Category | None = None,
     suggest: Suggest | None = None,
-) -> FileResult:
-    """Read, chunk, categorise and store one file."""
+) -> Prepared | FileResult:
+    """Read, chunk and categorise one file: a note to store, or a final result."""
     source = str(path.resolve())
     try:
         document = read_document(path, max_bytes=int(settings.max_file_mb * 1e6))
@@ -87,29 +109,20 @@ def import_file(
     if category is None:
         category = _stored_category(store, categories, source)
     if category is None:
-        suggested = True
         if suggest is None:
             return FileResult(source, "failed", "no category given and no router")
         category = categories.by_code(suggest(suggestion_text(document)).code)
+        suggested = True
 
-    try:
-        status = store.upsert_note(
-            source,
-            document.title,
-            category.code,
-            category.name,
-            chunks,
-            content_hash(document.text),
-        )
-    except HouseholdError as exc:
-        return FileResult(source, "failed", str(exc))
-    except Exception as exc:  # a store or embedder fault fails this file only
-        logger.exception("Storing %s failed", source)
-        return FileResult(source, "failed", f"could not store the note: {exc}")
-
-    return FileResult(
-        source, status, "", category.name, note_id_for(source), len(chunks), suggested
+    draft = NoteDraft(
+        source,
+        document.title,
+        category.code,
+        category.name,
+        chunks,
+        content_hash(document.text),
     )
+    return Prepared(draft, suggested)
 
 
 def _stored_category(
@@ -133,11 +146,54 @@ def import_files(
     category: Category | None = None,
     suggest: Suggest | None = None,
 ) -> Iterator[FileResult]:
-    """Import files found by `collect_files`, yielding each result in turn."""
+    """Import files found by `collect_files`, yielding each result in file order.
+
+    Notes are embedded and written in batches of about BATCH_CHUNKS chunks:
+    Chroma's cost per write call, not per chunk, dominates small notes.
+    """
+    pending: list[Prepared | FileResult] = []
     for path, problem in files:
         if problem is not None:
-            yield FileResult(str(path), "skipped", problem)
-            continue
-        result = import_file(path, store, categories, settings, category, suggest)
+            pending.append(FileResult(str(path), "skipped", problem))
+        else:
+            pending.append(
+                prepare_file(path, store, categories, settings, category, suggest)
+            )
+        if _chunk_count(pending) >= BATCH_CHUNKS:
+            yield from _flush(store, pending)
+            pending = []
+    yield from _flush(store, pending)
+
+
+def _chunk_count(pending: list[Prepared | FileResult]) -> int:
+    return sum(len(p.draft.chunks) for p in pending if isinstance(p, Prepared))
+
+
+def _flush(
+    store: NoteStore, pending: list[Prepared | FileResult]
+) -> Iterator[FileResult]:
+    prepared = [p for p in pending if isinstance(p, Prepared)]
+    stored = iter(_store(store, prepared))
+    for item in pending:
+        result = next(stored) if isinstance(item, Prepared) else item
         logger.info("Import %s: %s %s", result.path, result.status, result.reason)
         yield result
+
+
+def _store(store: NoteStore, prepared: list[Prepared]) -> list[FileResult]:
+    if not prepared:
+        return []
+    try:
+        statuses = store.upsert_notes([p.draft for p in prepared])
+    except Exception as exc:
+        if len(prepared) > 1:
+            # One bad note must not fail its neighbours: store them one by one.
+            logger.warning("A batch of %d notes failed; retrying singly", len(prepared))
+            return [r for p in prepared for r in _store(store, [p])]
+        source = prepared[0].draft.source
+        logger.exception("Storing %s failed", source)
+        reason = (
+            exc if isinstance(exc, HouseholdError) else f"could not store it: {exc}"
+        )
+        return [FileResult(source, "failed", str(reason))]
+    return [p.result(status) for p, status in zip(prepared, statuses, strict=True)]

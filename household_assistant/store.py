@@ -52,6 +52,18 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class NoteDraft:
+    """A note ready to store: chunked and categorised, not yet embedded."""
+
+    source: str
+    title: str
+    code: str
+    category: str
+    chunks: list[Chunk]
+    text_hash: str
+
+
+@dataclass(frozen=True)
 class NoteInfo:
     note_id: str
     title: str
@@ -143,54 +155,48 @@ class NoteStore:
         category: str,
         chunks: Sequence[Chunk],
         text_hash: str,
-        vectors: np.ndarray | None = None,
     ) -> str:
-        """Store a note's chunks; returns "imported", "updated" or "unchanged".
+        """Store one note's chunks; returns "imported", "updated" or "unchanged"."""
+        draft = NoteDraft(source, title, code, category, list(chunks), text_hash)
+        return self.upsert_notes([draft])[0]
 
-        New chunks are written before stale ones are deleted, so a failure part
-        way never leaves the note with fewer chunks than before.
+    def upsert_notes(self, drafts: Sequence[NoteDraft]) -> list[str]:
+        """Store several notes with one embedding call and one Chroma write.
+
+        Returns each note's status: "imported", "updated" or "unchanged". New
+        chunks are written before stale ones are deleted, so a failure part way
+        never leaves a note with fewer chunks than before.
         """
-        note_id = note_id_for(source)
-        old = self._note_rows(note_id)
-        old_meta = old["metadatas"] or []
-        if (
-            old_meta
-            and all(
-                m.get("content_hash") == text_hash and m.get("code") == code
-                for m in old_meta
-            )
-            and len(old_meta) == len(chunks)
-        ):
-            return "unchanged"
-
-        if vectors is None:
-            vectors = self.embed([c.text for c in chunks])
-        now = time.time()
-        ids = [f"{note_id}:{c.index}" for c in chunks]
-        metadatas = [
-            {
-                "note_id": note_id,
-                "source": source,
-                "title": title,
-                "code": code,
-                "category": category,
-                "chunk_index": c.index,
-                "heading": c.heading,
-                "content_hash": text_hash,
-                "imported_at": now,
-            }
-            for c in chunks
-        ]
-        self.collection.upsert(
-            ids=ids,
-            documents=[c.text for c in chunks],
-            embeddings=np.asarray(vectors, dtype=np.float32),
-            metadatas=metadatas,
+        note_ids = [note_id_for(d.source) for d in drafts]
+        old = self.collection.get(
+            where={"note_id": {"$in": note_ids}}, include=["metadatas"]
         )
-        stale = sorted(set(old["ids"]) - set(ids))
+        old_rows: dict[str, list[tuple[str, dict]]] = {}
+        for id_, meta in zip(old["ids"], old["metadatas"] or [], strict=True):
+            old_rows.setdefault(meta["note_id"], []).append((id_, meta))
+
+        statuses, ids, documents, metadatas, stale = [], [], [], [], []
+        now = time.time()
+        for note_id, draft in zip(note_ids, drafts, strict=True):
+            previous = old_rows.get(note_id, [])
+            if _unchanged(previous, draft):
+                statuses.append("unchanged")
+                continue
+            statuses.append("updated" if previous else "imported")
+            new_ids = [f"{note_id}:{c.index}" for c in draft.chunks]
+            ids += new_ids
+            documents += [c.text for c in draft.chunks]
+            metadatas += [_metadata(note_id, draft, c, now) for c in draft.chunks]
+            stale += sorted({i for i, _ in previous} - set(new_ids))
+
+        if ids:
+            vectors = np.asarray(self.embed(documents), dtype=np.float32)
+            self.collection.upsert(
+                ids=ids, documents=documents, embeddings=vectors, metadatas=metadatas
+            )
         if stale:
             self.collection.delete(ids=stale)
-        return "updated" if old_meta else "imported"
+        return statuses
 
     def query(
         self, text: str, codes: Sequence[str] | None = None, k: int = 5
@@ -280,6 +286,27 @@ class NoteStore:
         ]
         self.collection.update(ids=rows["ids"], metadatas=metadatas)
         return len(rows["ids"])
+
+
+def _unchanged(previous: list[tuple[str, dict]], draft: NoteDraft) -> bool:
+    return len(previous) == len(draft.chunks) and all(
+        m.get("content_hash") == draft.text_hash and m.get("code") == draft.code
+        for _, m in previous
+    )
+
+
+def _metadata(note_id: str, draft: NoteDraft, chunk: Chunk, now: float) -> dict:
+    return {
+        "note_id": note_id,
+        "source": draft.source,
+        "title": draft.title,
+        "code": draft.code,
+        "category": draft.category,
+        "chunk_index": chunk.index,
+        "heading": chunk.heading,
+        "content_hash": draft.text_hash,
+        "imported_at": now,
+    }
 
 
 def _hit(id_: str, meta: dict, doc: str, score: float) -> Hit:

@@ -469,3 +469,55 @@ def test_cli_import_with_unusable_chunk_settings_is_a_clean_error(
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "chunk_chars" in err
     assert "Traceback" not in err
+
+
+# Batching
+
+
+def test_many_files_are_stored_in_batches_and_reported_in_order(
+    assistant, tmp_path, monkeypatch
+):
+    from household_assistant import importer
+
+    monkeypatch.setattr(importer, "BATCH_CHUNKS", 4)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(11):
+        write(folder / f"note{n:02}.txt", f"Note {n}\n\nThe fence post {n} is oak.")
+    write(folder / "broken.pdf", b"%PDF-1.4 garbage")
+    calls = []
+    upsert = assistant.store.upsert_notes
+    monkeypatch.setattr(
+        assistant.store, "upsert_notes", lambda d: calls.append(len(d)) or upsert(d)
+    )
+
+    results = list(assistant.import_paths([folder], "fence"))
+
+    names = [Path(r.path).name for r in results]
+    assert names == sorted(names)  # folder order, batches or not
+    assert [r.status for r in results].count("imported") == 11
+    assert by_name(results)["broken.pdf"].status == "failed"
+    assert calls == [4, 4, 3]
+    assert assistant.store.count() == 11
+
+
+def test_a_note_that_cannot_be_stored_fails_alone(assistant, tmp_path):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for name in ("a.txt", "poison.txt", "c.txt"):
+        write(folder / name, f"{name}\n\nThe irrigation zone notes for {name}.")
+    real_embed = assistant.store.embed
+
+    def embed(texts):
+        # Stands in for a store or embedder fault that only one note triggers.
+        if any("poison" in t for t in texts):
+            raise RuntimeError("embedder ran out of memory")
+        return real_embed(texts)
+
+    assistant.store.embed = embed
+    results = by_name(list(assistant.import_paths([folder], "irrigation")))
+
+    assert results["a.txt"].status == results["c.txt"].status == "imported"
+    assert results["poison.txt"].status == "failed"
+    assert "embedder ran out of memory" in results["poison.txt"].reason
+    assert assistant.store.count() == 2
