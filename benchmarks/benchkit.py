@@ -80,8 +80,12 @@ def _cell(value) -> str:
 
 
 def print_summary(summary: dict) -> None:
-    """The last line every benchmark prints: one JSON object, floats rounded."""
+    """The last line every benchmark prints: one JSON object, 4 significant
+    digits per float."""
+    plain = {
+        k: v.item() if isinstance(v, np.generic) else v for k, v in summary.items()
+    }
     rounded = {
-        k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()
+        k: float(f"{v:.4g}") if isinstance(v, float) else v for k, v in plain.items()
     }
     print(json.dumps(rounded))

@@ -27,7 +27,7 @@ STATUSES = ("imported", "updated", "unchanged", "skipped", "failed")
 # How much of a note the router reads to suggest its category.
 SUGGEST_CHARS = 400
 # Chunks embedded and written together; Chroma's cost is mostly per write call.
-BATCH_CHUNKS = 64
+BATCH_CHUNKS = 128
 
 Suggest = Callable[[str], RouteDecision]
 
