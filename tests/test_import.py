@@ -22,7 +22,7 @@ from household_assistant.config import Settings, load_settings
 from household_assistant.errors import CategoryError
 from household_assistant.importer import STATUSES, FileResult
 from household_assistant.store import note_id_for
-from tests.test_readers import encrypt_pdf, make_pdf
+from tests.test_readers import encrypt_pdf, make_pdf, write
 
 POOL = (
     "Blue Wave Pools serviced the Pentair pool pump on 12 May 2025 and replaced "
@@ -42,15 +42,6 @@ CAR_LINES = [
     "Oil changed at 45,000 miles with 0W-20 synthetic oil.",
     "Next oil change due at 50,000 miles; tyres rotated.",
 ]
-
-
-def write(path: Path, data: bytes | str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        path.write_text(data, encoding="utf-8")
-    else:
-        path.write_bytes(data)
-    return path
 
 
 def write_docx(path: Path, heading: str, *paragraphs: str) -> Path:
