@@ -214,19 +214,32 @@ def cmd_models(args, assistant) -> int:
 def _download(models, roles) -> int:
     from tqdm import tqdm
 
-    for role in roles or ("router", "answer", "embedding"):
+    from .models import ROLES
+
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise HouseholdError(
+            f"Unknown model {', '.join(unknown)}; choose from {', '.join(ROLES)}."
+        )
+    for role in roles or ROLES:
         status = models.status(role)
         if status.ready:
             print(f"{role}: already downloaded ({status.path})")
             continue
-        with tqdm(desc=role, unit="B", unit_scale=True, file=sys.stderr) as bar:
+        bars: list = []  # drawn on the first byte, so a failure shows no empty bar
 
-            def progress(p, bar=bar):
-                bar.total = p.total_bytes or None
-                bar.n = p.done_bytes
-                bar.refresh()
+        def progress(p, bars=bars, role=role):
+            if not bars:
+                bars.append(tqdm(desc=role, unit="B", unit_scale=True, file=sys.stderr))
+            bars[0].total = p.total_bytes or None
+            bars[0].n = p.done_bytes
+            bars[0].refresh()
 
+        try:
             path = models.download(role, progress)
+        finally:
+            for bar in bars:
+                bar.close()
         print(f"{role}: ready in {path}")
     return 0
 
@@ -285,9 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = models_sub.add_parser("list", parents=[common])
     p.add_argument("--json", action="store_true")
     p = models_sub.add_parser("download", parents=[common])
-    p.add_argument(
-        "role", nargs="*", choices=("router", "answer", "embedding"), default=[]
-    )
+    # No argparse `choices` here: with nargs="*" it rejects an empty list.
+    p.add_argument("role", nargs="*", help="router, answer or embedding (all)")
     return parser
 
 

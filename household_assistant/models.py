@@ -1,8 +1,9 @@
 """Find, download and load the three local models.
 
 Each model setting is a Hugging Face repo id or a local folder. Repos are fetched
-with huggingface-hub into its usual cache (so other MLX tools share them) and
-are used offline afterwards. Loaded models stay in memory until `unload`.
+with huggingface-hub into the data folder's models/ and used offline afterwards;
+a copy already in the Hugging Face cache (from other MLX tools) is used as is.
+Loaded models stay in memory until `unload`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +26,14 @@ logger = logging.getLogger(__name__)
 ROLES = ("router", "answer", "embedding")
 MINILM = "all-MiniLM-L6-v2"
 MINILM_REPO = "sentence-transformers/all-MiniLM-L6-v2"
-# The file set Chroma's ONNX embedder expects in its onnx/ folder.
-MINILM_FILES = (
+# With onnx/model.onnx, the file set Chroma's ONNX embedder expects in onnx/.
+MINILM_TOKENIZER_FILES = [
     "config.json",
-    "model.onnx",
     "special_tokens_map.json",
     "tokenizer_config.json",
     "tokenizer.json",
     "vocab.txt",
-)
+]
 LLM_PATTERNS = ["*.json", "model*.safetensors", "*.py", "tokenizer.model", "*.jinja"]
 # Shown before a first download, when the Hub can't be asked.
 KNOWN_SIZES = {
@@ -101,24 +102,29 @@ class ModelManager:
 
     # --- where a model lives -------------------------------------------------
 
-    def _minilm_folder(self) -> Path:
-        return self.home / "models" / MINILM
+    def download_folder(self, role: str) -> Path:
+        """Where `download` puts this role's model inside the data folder."""
+        source = self.source(role)
+        name = MINILM if role == "embedding" else source.replace("/", "--")
+        return self.home / "models" / name
 
     def _local_candidate(self, role: str) -> Path | None:
-        """The folder the setting names or the download produced, if on disk."""
+        """The folder the setting names or a download produced, if on disk."""
         source = self.source(role)
+        folder = self.download_folder(role) if self.from_hub(role) else Path(source)
+        folder = folder.expanduser()
         if role == "embedding":
-            folder = self._minilm_folder() if source == MINILM else Path(source)
-            folder = folder.expanduser()
             if (folder / "onnx" / "model.onnx").exists():
                 return folder
             if (folder / "model.onnx").exists() and folder.name == "onnx":
                 return folder.parent
             return None
 
-        if _looks_like_path(source):
-            folder = Path(source).expanduser()
-            return folder if (folder / "config.json").exists() else None
+        if (folder / "config.json").exists():
+            return folder
+        if not self.from_hub(role):
+            return None
+        # Also use a copy other MLX tools already fetched into the Hub cache.
         try:
             from huggingface_hub import snapshot_download
 
@@ -131,12 +137,12 @@ class ModelManager:
             return None
 
     def _where_looked(self, role: str) -> str:
-        source = self.source(role)
-        if role == "embedding" and source == MINILM:
-            return str(self._minilm_folder())
         if not self.from_hub(role):
-            return str(Path(source).expanduser())
-        return f"the Hugging Face cache at {_hub_cache()}"
+            return str(Path(self.source(role)).expanduser())
+        looked = str(self.download_folder(role))
+        if role != "embedding":
+            looked += f" and the Hugging Face cache at {_hub_cache()}"
+        return looked
 
     def status(self, role: str) -> ModelStatus:
         source = self.source(role)
@@ -174,9 +180,10 @@ class ModelManager:
     # --- downloading ---------------------------------------------------------
 
     def download(self, role: str, progress: ProgressCallback | None = None) -> Path:
-        """Fetch a missing model; a no-op when it is already on disk.
+        """Fetch a missing model into the data folder; a no-op when it is on disk.
 
-        Interrupted downloads resume where they stopped on the next call.
+        Files land in a `.partial` folder that is renamed only when complete,
+        so a half download never looks ready, and the next call resumes it.
         """
         path = self._local_candidate(role)
         if path is not None:
@@ -189,71 +196,60 @@ class ModelManager:
             )
 
         try:
-            if role == "embedding":
-                return self._download_minilm(progress)
-            return self._download_repo(role, source, progress)
-        except ModelNotAvailable:
-            raise
+            return self._download(role, progress)
         except Exception as exc:  # network, disk and Hub errors all end here
             raise ModelNotAvailable(
-                f"Could not download the {role} model {source!r}: {exc}. Check the "
-                f"internet connection and run `{DOWNLOAD_HINT}` again; finished "
-                "files are kept."
+                f"Could not download the {role} model {source!r}: "
+                f"{_why_download_failed(exc)} Files already fetched are kept, and "
+                f"`{DOWNLOAD_HINT}` picks up where it stopped."
             ) from exc
 
-    def _download_files(
-        self,
-        role: str,
-        repo: str,
-        filenames: list[str],
-        sizes: dict[str, int],
-        progress: ProgressCallback | None,
-        local_dir: Path | None = None,
-    ) -> None:
-        from huggingface_hub import hf_hub_download
+    def _download(self, role: str, progress: ProgressCallback | None) -> Path:
+        if role == "embedding":
+            repo, wanted = MINILM_REPO, ["onnx/model.onnx", *MINILM_TOKENIZER_FILES]
+        else:
+            repo, wanted = self.source(role), LLM_PATTERNS
+        sizes = self._list_files(repo, wanted)
+        if not sizes:
+            raise ModelNotAvailable(f"The repo {repo!r} holds no model files.")
 
-        total = sum(sizes.values())
-        done = 0
-        for filename in filenames:
+        final = self.download_folder(role)
+        staging = final.with_name(final.name + ".partial")
+        total, done = sum(sizes.values()), 0
+        for filename, size in sizes.items():
             reporter = _tqdm_reporter(role, filename, done, total, progress)
-            hf_hub_download(repo, filename, local_dir=local_dir, tqdm_class=reporter)
-            done += sizes.get(filename, 0)
+            self._fetch(repo, filename, staging, reporter)
+            done += size
             if progress:
                 progress(DownloadProgress(role, filename, done, total))
 
-    def _download_repo(
-        self, role: str, repo: str, progress: ProgressCallback | None
-    ) -> Path:
-        from huggingface_hub import snapshot_download
+        if role == "embedding":
+            # Chroma's embedder reads the tokenizer files beside model.onnx.
+            for name in MINILM_TOKENIZER_FILES:
+                os.replace(staging / name, staging / "onnx" / name)
+        shutil.rmtree(staging / ".cache", ignore_errors=True)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, final)
+        return final
 
-        plan = snapshot_download(repo, allow_patterns=LLM_PATTERNS, dry_run=True)
-        sizes = {item.filename: item.file_size or 0 for item in plan}
-        self._download_files(role, repo, sorted(sizes), sizes, progress)
-        return Path(
-            snapshot_download(repo, local_files_only=True, allow_patterns=LLM_PATTERNS)
-        )
-
-    def _download_minilm(self, progress: ProgressCallback | None) -> Path:
+    @staticmethod
+    def _list_files(repo: str, patterns: list[str]) -> dict[str, int]:
+        """{file name: size} of the repo's files that match `patterns`."""
         from huggingface_hub import HfApi
 
-        wanted = ["onnx/model.onnx", *[f for f in MINILM_FILES if f != "model.onnx"]]
-        info = HfApi().model_info(MINILM_REPO, files_metadata=True)
-        sizes = {
-            s.rfilename: s.size or 0 for s in info.siblings if s.rfilename in wanted
+        info = HfApi().model_info(repo, files_metadata=True)
+        return {
+            s.rfilename: s.size or 0
+            for s in sorted(info.siblings, key=lambda s: s.rfilename)
+            if any(fnmatch(s.rfilename, p) for p in patterns)
         }
 
-        # Stage in a sibling folder and rename, so a half download never looks ready.
-        final = self._minilm_folder()
-        staging = final.with_name(final.name + ".partial")
-        self._download_files("embedding", MINILM_REPO, wanted, sizes, progress, staging)
-        onnx = staging / "onnx"
-        for name in MINILM_FILES:
-            if name != "model.onnx":
-                shutil.copyfile(staging / name, onnx / name)
-        final.mkdir(parents=True, exist_ok=True)
-        os.replace(onnx, final / "onnx")
-        shutil.rmtree(staging, ignore_errors=True)
-        return final
+    @staticmethod
+    def _fetch(repo: str, filename: str, folder: Path, reporter) -> None:
+        """Download one file into `folder`, resuming a partial one."""
+        from huggingface_hub import hf_hub_download
+
+        hf_hub_download(repo, filename, local_dir=folder, tqdm_class=reporter)
 
     # --- loading -------------------------------------------------------------
 
@@ -292,6 +288,24 @@ class ModelManager:
         from .embeddings import LocalMiniLM
 
         return LocalMiniLM(self.resolve("embedding"))
+
+
+def _why_download_failed(exc: BaseException) -> str:
+    """One plain sentence for the usual ways a download fails."""
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    names = {type(e).__name__ for e in chain}
+    if "OfflineModeIsEnabled" in names:
+        return "downloads are switched off because HF_HUB_OFFLINE is set; unset it."
+    network = {"ConnectError", "ConnectTimeout", "NetworkError", "ReadTimeout"}
+    if names & network or any(isinstance(e, ConnectionError) for e in chain):
+        return (
+            "this Mac is not connected to the internet (huggingface.co can't be "
+            "reached)."
+        )
+    return str(exc).rstrip(". ") + "."
 
 
 def _tqdm_reporter(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +107,122 @@ def test_models_download_cli_offline(home, monkeypatch, capsys):
     assert main(["models", "download", "router"]) == 3
     err = capsys.readouterr().err
     assert err.strip().splitlines()[-1].startswith("error: Could not download")
+
+
+# Downloads. The Hub can't be reached here, so the two calls that touch the
+# network (listing a repo, fetching one file) serve files from a local folder
+# laid out like the repo; everything around them runs for real.
+
+
+class LocalHub:
+    def __init__(self, repos: dict[str, Path], fail_on: str | None = None):
+        self.repos = repos
+        self.fail_on = fail_on
+        self.fetched: list[str] = []
+
+    def list_files(self, repo, patterns):
+        from fnmatch import fnmatch
+
+        root = self.repos[repo]
+        files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+        return {
+            f: (root / f).stat().st_size
+            for f in files
+            if (root / f).is_file() and any(fnmatch(f, p) for p in patterns)
+        }
+
+    def fetch(self, repo, filename, folder, reporter):
+        if filename == self.fail_on:
+            self.fail_on = None  # the connection comes back for the next try
+            raise ConnectionError("connection reset by peer")
+        data = (self.repos[repo] / filename).read_bytes()
+        bar = reporter(total=len(data))
+        for start in range(0, len(data), 1 << 20):
+            bar.update(len(data[start : start + (1 << 20)]))
+        target = folder / filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        self.fetched.append(filename)
+
+
+@pytest.fixture
+def hub(monkeypatch, tiny_models, tmp_path):
+    import shutil
+
+    minilm = tmp_path / "hub-minilm"  # the Hub repo's layout, not Chroma's
+    (minilm / "onnx").mkdir(parents=True)
+    for f in (MINILM_DIR / "onnx").iterdir():
+        target = minilm / ("onnx" if f.name == "model.onnx" else "") / f.name
+        shutil.copyfile(f, target)
+    local = LocalHub(
+        {
+            "mlx-community/Qwen3-0.6B-4bit": tiny_models["4bit"],
+            "sentence-transformers/all-MiniLM-L6-v2": minilm,
+        }
+    )
+    monkeypatch.setattr(ModelManager, "_list_files", staticmethod(local.list_files))
+    monkeypatch.setattr(ModelManager, "_fetch", staticmethod(local.fetch))
+    return local
+
+
+def test_download_reports_progress_and_then_works_offline(home, hub):
+    manager = ModelManager(Settings(), home)
+    assert not manager.status("router").ready
+
+    seen = []
+    path = manager.download("router", seen.append)
+
+    assert path == home / "models" / "mlx-community--Qwen3-0.6B-4bit"
+    done = [p.done_bytes for p in seen]
+    assert done == sorted(done) and done[-1] == seen[-1].total_bytes > 1_000_000
+    assert {p.role for p in seen} == {"router"}
+    assert not (home / "models" / "mlx-community--Qwen3-0.6B-4bit.partial").exists()
+
+    fresh = ModelManager(Settings(), home)
+    assert fresh.status("router").ready and fresh.resolve("router") == path
+    model, tokenizer = fresh.load_llm("router")
+    assert tokenizer.encode("KK", add_special_tokens=False) == [50457]
+
+    fetched = len(hub.fetched)
+    assert fresh.download("router") == path and len(hub.fetched) == fetched
+
+
+def test_an_interrupted_download_never_looks_ready_and_resumes(home, hub):
+    hub.fail_on = "model.safetensors"
+    manager = ModelManager(Settings(), home)
+    with pytest.raises(ModelNotAvailable, match="not connected to the internet"):
+        manager.download("router")
+    assert not manager.status("router").ready
+    assert (home / "models" / "mlx-community--Qwen3-0.6B-4bit.partial").is_dir()
+
+    path = manager.download("router")
+    assert manager.status("router").ready and (path / "model.safetensors").exists()
+
+
+def test_the_embedder_download_is_laid_out_for_chroma(home, hub):
+    from household_assistant.embeddings import LocalMiniLM
+
+    manager = ModelManager(Settings(), home)
+    path = manager.download("embedding")
+
+    assert path == home / "models" / "all-MiniLM-L6-v2"
+    assert sorted(f.name for f in (path / "onnx").iterdir()) == sorted(
+        f.name for f in (MINILM_DIR / "onnx").iterdir()
+    )
+    vectors = LocalMiniLM(manager.resolve("embedding")).embed(["pool pump"])
+    assert vectors.shape == (1, 384)
+
+
+def test_no_network_is_said_plainly(home, monkeypatch, capsys):
+    # Nothing listens on loopback port 9: a refused connection, as when offline.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", "http://127.0.0.1:9")
+    assert main(["models", "download"]) == 3
+    err = capsys.readouterr().err
+    assert "not connected to the internet" in err and "Traceback" not in err
+
+
+def test_models_download_checks_role_names(home, capsys):
+    assert main(["models", "download", "spa"]) == 1
+    assert "choose from router, answer, embedding" in capsys.readouterr().err
