@@ -63,7 +63,7 @@ def open_store(home: Path):
     from household_assistant.store import NoteStore, open_client
 
     embedder = LocalMiniLM(benchkit.MINILM_DIR)
-    return NoteStore(open_client(home), embedder.embed, embedder)
+    return NoteStore(open_client(home), embedder.embed)
 
 
 def base_chunks(count: int) -> list[tuple[str, str, str]]:

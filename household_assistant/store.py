@@ -119,17 +119,17 @@ class NoteStore:
     Args:
         client: A Chroma client (see `open_client`).
         embed: Texts to unit vectors; the same function for notes and queries.
-        embedding_function: Recorded in the collection's configuration so other
-            Chroma tools know how it was embedded.
+            The store embeds everything itself, so Chroma never loads (or
+            downloads) an embedding model of its own.
     """
 
-    def __init__(self, client, embed: Embed, embedding_function=None):
+    def __init__(self, client, embed: Embed):
         self.embed = embed
         try:
             self.collection = client.get_or_create_collection(
                 COLLECTION,
                 configuration={"hnsw": {"space": "cosine"}},
-                embedding_function=embedding_function,
+                embedding_function=None,
             )
         except Exception as exc:
             raise StoreError(f"Could not open the notes collection: {exc}") from exc

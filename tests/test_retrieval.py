@@ -47,7 +47,7 @@ def book(home) -> CategoryBook:
 
 @pytest.fixture
 def store(home, embedder, book) -> NoteStore:
-    store = NoteStore(open_client(home), embedder.embed, embedder)
+    store = NoteStore(open_client(home), embedder.embed)
     for name, text in NOTES.items():
         category = book.get(name)
         store.upsert_note(

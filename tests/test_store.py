@@ -52,7 +52,7 @@ NOTES = {
 
 
 def make_store(home, embedder) -> NoteStore:
-    return NoteStore(open_client(home), embedder.embed, embedder)
+    return NoteStore(open_client(home), embedder.embed)
 
 
 def put(store: NoteStore, source: str, chunks: list[Chunk] | None = None) -> str:
@@ -181,7 +181,7 @@ def test_query_k_limits_and_empty_store(store, home, embedder, tmp_path):
     assert len(store.query("pool", k=2)) == 2
     assert store.query("pool", k=0) == []
 
-    empty = NoteStore(open_client(tmp_path), embedder.embed, embedder)
+    empty = NoteStore(open_client(tmp_path), embedder.embed)
     assert empty.query("anything at all") == []
     assert empty.notes() == []
 
