@@ -125,7 +125,7 @@ def cmd_route(args, assistant) -> int:
         return 0
     d = decision
     print(f"{d.category} ({d.code}) {d.confidence:.0%} [{d.router}]")
-    for alt in decision.alternatives[1:4]:
+    for alt in [a for a in d.alternatives[1:4] if a.probability >= 0.01]:
         print(f"  then {alt.category} {alt.probability:.0%}")
     return 0
 
