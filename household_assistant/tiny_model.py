@@ -8,7 +8,6 @@ loads a real model loads them too, with real token ids.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from dataclasses import asdict, dataclass
@@ -91,8 +90,3 @@ def make_tiny_qwen3(
     count = sum(v.size for _, v in tree_flatten(model.parameters()))
     logger.info("Built a random Qwen3 (%d weights, bits=%s) in %s", count, bits, path)
     return path
-
-
-def describe(path: Path) -> dict:
-    """The saved config of a model folder (for benchmark printouts)."""
-    return json.loads((Path(path) / "config.json").read_text())
