@@ -17,6 +17,7 @@ from .answer import build_answer_prompt, stream_answer
 from .categories import CategoryBook
 from .config import Settings, data_dir, load_settings
 from .dataset import bundled_questions
+from .errors import HouseholdError
 from .importer import FileResult, collect_files, import_files
 from .knn import KnnRouter
 from .models import ModelManager
@@ -115,14 +116,17 @@ class Assistant:
                 self._llm = LLMRouter(model, tokenizer, self.categories, "llm")
             return self._llm
 
-    def router(self):
-        """The router the settings ask for.
-
-        `auto` means kNN until a trained adapter is active (the adapter
-        lifecycle arrives with the trainer).
+    def router(self, kind: str | None = None):
+        """A router by kind: "knn", "llm" (the base model, prompt only), "active"
+        (the active LoRA adapter, else kNN) or "auto"; None uses the setting.
         """
-        if self.settings.router == "llm":
+        kind = kind or self.settings.router
+        if kind == "llm":
             return self.llm_router()
+        if kind not in ("knn", "active", "auto"):
+            raise HouseholdError(
+                f"Unknown router {kind!r}; choose knn, llm, active or auto."
+            )
         return self.knn_router()
 
     # --- the three jobs ------------------------------------------------------

@@ -300,6 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = models_sub.add_parser("download", parents=[common])
     # No argparse `choices` here: with nargs="*" it rejects an empty list.
     p.add_argument("role", nargs="*", help="router, answer or embedding (all)")
+
+    # Training, evaluation and feedback live in their own modules; each adds its
+    # subcommands and sets `handler` on them.
+    from . import cli_feedback, cli_training
+
+    for module in (cli_training, cli_feedback):
+        module.add_parsers(sub, common)
     return parser
 
 
@@ -325,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(home, args.verbose)
         from .assistant import Assistant
 
-        return COMMANDS[args.command](args, Assistant(home))
+        handler = getattr(args, "handler", None) or COMMANDS[args.command]
+        return handler(args, Assistant(home))
     except HouseholdError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -2,6 +2,10 @@
 
 `build_router_prompt` is the one place a routing prompt is made: the router
 scores with it and the trainer trains on it, so the two match token for token.
+The routing instructions and the question share one user turn, which is what
+mlx-lm's completions format renders: {"prompt": instructions + question,
+"completion": code} trains exactly the prompt the router reads, whether our
+trainer or `mlx_lm.lora` does the training.
 """
 
 from __future__ import annotations
@@ -27,6 +31,27 @@ def prompt_text(name: str) -> str:
     return resource(f"prompts/{name}.txt").read_text(encoding="utf-8").strip()
 
 
+def chat_prompt(tokenizer: Any, system: str, user: str) -> str:
+    """A system + user chat, ready for the assistant's reply, thinking disabled."""
+    messages = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": user},
+    ]
+    return tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=True, enable_thinking=False
+    )
+
+
+def user_prompt(tokenizer: Any, user: str) -> str:
+    """A single user turn, ready for the assistant's reply, thinking disabled."""
+    return tokenizer.apply_chat_template(
+        [{"role": "user", "content": user}],
+        tokenize=False,
+        add_generation_prompt=True,
+        enable_thinking=False,
+    )
+
+
 @dataclass(frozen=True)
 class RouterPrompt:
     """A routing prompt, split where the question starts.
@@ -38,9 +63,11 @@ class RouterPrompt:
 
     text: str
     prefix: str
+    user: str  # the user turn alone: the "prompt" of a completions-format row
 
 
-def router_system_prompt(categories: Sequence[Category], mode: str = "codes") -> str:
+def router_instructions(categories: Sequence[Category], mode: str = "codes") -> str:
+    """The routing instructions and category list that precede every question."""
     if mode == "codes":
         lines = [f"{c.code} = {c.name}" for c in categories]
     elif mode == "names":
@@ -48,18 +75,9 @@ def router_system_prompt(categories: Sequence[Category], mode: str = "codes") ->
     else:
         raise ValueError(f"Router mode must be one of {ROUTER_MODES}; got {mode!r}.")
     template = prompt_text(f"router_{mode}")
-    return template.format(categories="\n".join(lines))
-
-
-def chat_prompt(tokenizer: Any, system: str, user: str) -> str:
-    """A system + user chat, ready for the assistant's reply, thinking disabled."""
-    messages = [
-        {"role": "system", "content": system},
-        {"role": "user", "content": user},
-    ]
-    return tokenizer.apply_chat_template(
-        messages, tokenize=False, add_generation_prompt=True, enable_thinking=False
-    )
+    # Ends on a newline so the question's first token never merges with it,
+    # which keeps the prefix's tokens a prefix of every prompt's tokens.
+    return template.format(categories="\n".join(lines)) + "\n\nQuestion:\n"
 
 
 def build_router_prompt(
@@ -80,8 +98,8 @@ def build_router_prompt(
     Returns:
         The prompt text and its question-independent prefix.
     """
-    system = router_system_prompt(categories, mode)
-    template = chat_prompt(tokenizer, system, _SENTINEL)
+    instructions = router_instructions(categories, mode)
+    template = user_prompt(tokenizer, instructions + _SENTINEL)
     prefix, _, _ = template.partition(_SENTINEL)
-    text = chat_prompt(tokenizer, system, " ".join(question.split()))
-    return RouterPrompt(text=text, prefix=prefix)
+    user = instructions + " ".join(question.split())
+    return RouterPrompt(text=user_prompt(tokenizer, user), prefix=prefix, user=user)
