@@ -7,6 +7,7 @@ they arrive and the GUI can forward them from a worker thread as signals.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -16,8 +17,9 @@ from pathlib import Path
 from .answer import build_answer_prompt, stream_answer
 from .categories import CategoryBook
 from .config import Settings, data_dir, load_settings
-from .dataset import bundled_questions
+from .dataset import LabelledQuestion, bundled_questions
 from .errors import HouseholdError
+from .feedback import FEEDBACK_FILE, FeedbackStore
 from .importer import FileResult, collect_files, import_files
 from .knn import KnnRouter
 from .models import ModelManager
@@ -49,6 +51,7 @@ class DoneEvent:
     answer: str
     timings: dict[str, float]  # milliseconds per stage, and the total
     usage: dict[str, int] = field(default_factory=dict)  # tokens per stage
+    question_id: int | None = None  # for feedback; None if it was not recorded
 
 
 Event = RouteEvent | SourcesEvent | TokenEvent | DoneEvent
@@ -75,6 +78,7 @@ class Assistant:
         self._embedder = None
         self._knn: KnnRouter | None = None
         self._llm: LLMRouter | None = None
+        self._feedback: FeedbackStore | None = None
         self._lock = threading.RLock()
 
     # --- components, built on first use -------------------------------------
@@ -95,13 +99,32 @@ class Assistant:
                 self._store = NoteStore(client, self.embed)
             return self._store
 
+    @property
+    def feedback(self) -> FeedbackStore:
+        with self._lock:
+            if self._feedback is None:
+                self._feedback = FeedbackStore(
+                    self.home / FEEDBACK_FILE, self.settings.confidence_threshold
+                )
+            return self._feedback
+
+    def _household_labels(self) -> list[LabelledQuestion]:
+        # Routing still works, on the bundled questions alone, without feedback.
+        try:
+            return self.feedback.labelled(self.settings.confirm_on_thumbs_up)
+        except (HouseholdError, sqlite3.Error) as exc:
+            logger.warning("Routing without the household's labels: %s", exc)
+            return []
+
     def knn_router(self) -> KnnRouter:
         with self._lock:
             if self._knn is None:
+                # Household labels come last, so they override bundled questions
+                # with the same text.
                 self._knn = KnnRouter(
                     self.embed,
                     self.categories,
-                    bundled_questions(self.categories),
+                    bundled_questions(self.categories) + self._household_labels(),
                     k=self.settings.knn_k,
                     cache_dir=self.home / "cache",
                 )
@@ -166,7 +189,62 @@ class Assistant:
             timings.update(answer_timings)
             usage.update(answer_usage)
         timings["total_ms"] = _ms(started)
-        yield DoneEvent(text, timings, usage)
+        question_id = self._record(question, decision, hits, text, timings)
+        yield DoneEvent(text, timings, usage, question_id)
+
+    def _record(
+        self,
+        question: str,
+        decision: RouteDecision,
+        hits: list[Hit],
+        text: str,
+        timings: dict[str, float],
+    ) -> int | None:
+        # Manual routes are recorded too: the answer can still get feedback.
+        try:
+            sources = [hit.to_dict() for hit in hits]
+            return self.feedback.record_question(
+                question, decision, sources, text, timings
+            )
+        except (HouseholdError, sqlite3.Error) as exc:
+            logger.warning("Could not record the question for feedback: %s", exc)
+            return None
+
+    # --- feedback ------------------------------------------------------------
+
+    def correct(
+        self, question_id: int, category: str, comment: str = ""
+    ) -> LabelledQuestion:
+        """Store the category a question should have gone to.
+
+        The kNN router learns it at once if it is running; otherwise it reads
+        the label from the feedback store when it is built.
+        """
+        code = self.categories.get(category).code
+        label = self.feedback.correct(question_id, code, comment)
+        with self._lock:
+            knn = self._knn
+        if knn is not None:
+            knn.add(label)
+        return label
+
+    def thumbs(self, question_id: int, up: bool) -> None:
+        """Thumbs up or down on an answer.
+
+        A confirmation agrees with what the router already said, so the kNN
+        router picks it up on its next build rather than now.
+        """
+        self.feedback.thumbs(question_id, up)
+
+    def import_feedback(self, path: Path) -> int:
+        """Import exported labels; returns how many were new."""
+        added = self.feedback.import_jsonl(path, self.categories)
+        with self._lock:
+            knn = self._knn
+        if knn is not None and added:
+            for label in self._household_labels():
+                knn.add(label)
+        return added
 
     def _answer(self, question: str, hits: list[Hit]):
         step = time.perf_counter()

@@ -89,6 +89,7 @@ def cmd_ask(args, assistant) -> int:
             payload["answer"] = event.answer if not args.no_answer else None
             payload["timings"] = event.timings
             payload["usage"] = event.usage
+            payload["question_id"] = event.question_id
 
     if args.json:
         _print_json(payload)
@@ -103,6 +104,11 @@ def cmd_ask(args, assistant) -> int:
         print(
             f"  [{number}] {source['title']} ({source['category']}, "
             f"{source['score']:.2f})  {source['source']}"
+        )
+    if payload["question_id"] is not None:
+        print(
+            "\nWrong category? household-assistant feedback correct "
+            f"{payload['question_id']} CATEGORY"
         )
     return 0
 

@@ -81,6 +81,11 @@ class Settings:
     )
     top_k: int = _help("Note chunks given to the answering model.", 5)
     knn_k: int = _help("Labelled questions the kNN router votes among.", 7)
+    confirm_on_thumbs_up: bool = _help(
+        "A thumbs-up on a confident route (at least confidence_threshold) counts "
+        "as a confirmed label for the kNN router and training.",
+        True,
+    )
     chunk_chars: int = _help("Largest chunk of a note, in characters.", 800)
     chunk_overlap: int = _help("Characters repeated between chunks.", 120)
     max_file_mb: float = _help("Files larger than this are skipped on import.", 20.0)

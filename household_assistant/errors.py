@@ -49,3 +49,7 @@ class SkipFile(HouseholdError):
 
 class ReadFailed(HouseholdError):
     """A file that should be importable but could not be read."""
+
+
+class FeedbackError(HouseholdError):
+    """The feedback store can't be used, or feedback names an unknown question."""
