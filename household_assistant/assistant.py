@@ -14,11 +14,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .adapters import AdapterStore, AdapterVersion
 from .answer import build_answer_prompt, stream_answer
 from .categories import CategoryBook
 from .config import Settings, data_dir, load_settings
 from .dataset import LabelledQuestion, bundled_questions
-from .errors import HouseholdError
+from .errors import AdapterError, HouseholdError, ModelLoadError, ModelNotAvailable
 from .feedback import FEEDBACK_FILE, FeedbackStore
 from .importer import FileResult, collect_files, import_files
 from .knn import KnnRouter
@@ -79,6 +80,10 @@ class Assistant:
         self._knn: KnnRouter | None = None
         self._llm: LLMRouter | None = None
         self._feedback: FeedbackStore | None = None
+        self._lora: dict[str, LLMRouter] = {}
+        self.adapters = AdapterStore(self.home)
+        # Why the router in use is not the one asked for (a damaged adapter).
+        self.router_notice = ""
         self._lock = threading.RLock()
 
     # --- components, built on first use -------------------------------------
@@ -139,6 +144,45 @@ class Assistant:
                 self._llm = LLMRouter(model, tokenizer, self.categories, "llm")
             return self._llm
 
+    def lora_router(self, version: AdapterVersion) -> LLMRouter:
+        """The router model with `version`'s adapter (files checked first)."""
+        with self._lock:
+            if version.version not in self._lora:
+                self.adapters.check(version)
+                try:
+                    model, tokenizer = self.models.load_llm("router", version.path)
+                except ModelLoadError as exc:
+                    raise AdapterError(
+                        f"Adapter {version.version} does not fit the router model "
+                        f"({exc}). Activate another version or train again."
+                    ) from exc
+                name = f"lora:{version.version}"
+                self._lora[version.version] = LLMRouter(
+                    model, tokenizer, self.categories, name
+                )
+            return self._lora[version.version]
+
+    def active_router(self):
+        """The active adapter's router; if it fails to load, the previous
+        version's, and kNN when no adapter works. `router_notice` says why.
+        """
+        active = self.adapters.active()
+        if active is None:
+            return self.knn_router()
+        for version in [active, *self.adapters.fallbacks()]:
+            try:
+                router = self.lora_router(version)
+            except (AdapterError, ModelNotAvailable) as exc:
+                logger.warning("Router adapter %s unusable: %s", version.version, exc)
+                self.router_notice = str(exc)
+                continue
+            if version is not active:
+                self.router_notice += f" Routing with {version.version} instead."
+            return router
+        if self.router_notice:
+            self.router_notice += " Routing with the kNN router instead."
+        return self.knn_router()
+
     def router(self, kind: str | None = None):
         """A router by kind: "knn", "llm" (the base model, prompt only), "active"
         (the active LoRA adapter, else kNN) or "auto"; None uses the setting.
@@ -146,11 +190,21 @@ class Assistant:
         kind = kind or self.settings.router
         if kind == "llm":
             return self.llm_router()
-        if kind not in ("knn", "active", "auto"):
+        if kind == "knn":
+            return self.knn_router()
+        if kind not in ("active", "auto"):
             raise HouseholdError(
                 f"Unknown router {kind!r}; choose knn, llm, active or auto."
             )
-        return self.knn_router()
+        return self.active_router()
+
+    def reset_routers(self) -> None:
+        """Forget loaded adapter routers, e.g. after the active one changed."""
+        with self._lock:
+            for version in self._lora:
+                self.models.unload_adapter(self.adapters.root / version)
+            self._lora.clear()
+            self.router_notice = ""
 
     # --- the three jobs ------------------------------------------------------
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .errors import HouseholdError
@@ -14,7 +18,231 @@ logger = logging.getLogger(__name__)
 
 def add_parsers(sub, common) -> None:
     """Add this module's subcommands to the `household-assistant` parser."""
+    _add_train_parser(sub, common)
     _add_eval_parser(sub, common)
+    _add_adapters_parser(sub, common)
+
+
+# --- train ----------------------------------------------------------------------
+
+
+def _add_train_parser(sub, common) -> None:
+    from .retrain import PROMOTE_CHOICES
+
+    p = sub.add_parser(
+        "train",
+        parents=[common],
+        help="retrain the router on the bundled questions and your corrections",
+        description="Fine-tune the router model with LoRA, judge the new adapter "
+        "against the router in use, and activate it only if it is at least as "
+        "good. Ctrl-C (or SIGTERM) cancels cleanly and changes nothing.",
+    )
+    p.add_argument("--config", metavar="FILE", help="a YAML file of training options")
+    p.add_argument(
+        "--progress",
+        choices=("text", "json"),
+        default="text",
+        help="json prints one JSON object per line (for the app's Trainer tab)",
+    )
+    p.add_argument("--iters", type=_positive_int, help="override the step count")
+    p.add_argument(
+        "--promote",
+        choices=PROMOTE_CHOICES,
+        default="auto",
+        help="auto activates the new adapter only if it is at least as good",
+    )
+    p.add_argument(
+        "--export-data",
+        metavar="DIR",
+        help="write the split in mlx-lm's completions format to DIR and stop",
+    )
+    p.set_defaults(handler=cmd_train)
+
+
+def cmd_train(args, assistant) -> int:
+    from .trainer import load_train_config
+
+    config = load_train_config(
+        Path(args.config).expanduser() if args.config else None, iters=args.iters
+    )
+    if args.export_data:
+        return _export_data(args, assistant, config)
+
+    show = _json_line if args.progress == "json" else _text_progress
+    try:
+        with _cancel_on_signals() as cancelled:
+            result = _run_training(assistant, config, show, cancelled, args.promote)
+    except HouseholdError as exc:
+        if args.progress == "json":
+            kind = "cancelled" if exc.exit_code == 130 else "error"
+            _json_line({"event": kind, "message": str(exc)})
+        raise
+
+    done = {
+        "event": "done",
+        "version": result.version.version,
+        "promoted": result.promotion.promote,
+        "reason": result.promotion.reason,
+        "scores": result.scores,
+        "report": str(result.version.path / "report.md"),
+    }
+    if args.progress == "json":
+        _json_line(done)
+    else:
+        verdict = "Activated" if done["promoted"] else "Saved but not activated"
+        print(f"\n{verdict}: adapter {done['version']}. {done['reason']}")
+        print(f"Report: {done['report']}")
+    return 0
+
+
+def _run_training(assistant, config, show, cancelled, promote):
+    from .retrain import retrain
+
+    def progress(event):
+        show(event.to_dict())
+
+    return retrain(assistant, config, progress, cancelled.is_set, promote)
+
+
+@contextlib.contextmanager
+def _cancel_on_signals():
+    """SIGINT or SIGTERM asks the run to stop after the current step."""
+    event = threading.Event()
+
+    def handler(signum, frame):
+        if event.is_set():  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        event.set()
+        print("Stopping after this step...", file=sys.stderr, flush=True)
+
+    previous = {sig: signal.signal(sig, handler) for sig in _SIGNALS}
+    try:
+        yield event
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _json_line(payload: dict) -> None:
+    print(json.dumps(payload, ensure_ascii=False), flush=True)
+
+
+def _text_progress(event: dict) -> None:
+    kind, step, total = event["event"], event["step"], event["total_steps"]
+    if kind == "start":
+        print(f"Training {event['message']} LoRA weights for up to {total} steps.")
+    elif kind == "train":
+        eta = f", about {_duration(event['eta_s'])} left" if "eta_s" in event else ""
+        print(
+            f"step {step:>5}/{total}  loss {event['train_loss']:.3f}  "
+            f"{event['tokens_per_second']:.0f} tok/s{eta}",
+            flush=True,
+        )
+    elif kind == "eval":
+        note = "  (best so far)" if event.get("message") else ""
+        print(
+            f"step {step:>5}/{total}  validation accuracy "
+            f"{event['val_accuracy']:.1%}, loss {event['val_loss']:.3f}{note}",
+            flush=True,
+        )
+    elif kind == "judge":
+        print("Judging the new router against the one in use...", flush=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 90:
+        return f"{seconds}s"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _export_data(args, assistant, config) -> int:
+    from .dataset import export_completions
+    from .retrain import training_data
+
+    split, _, household = training_data(assistant, config)
+    folder = Path(args.export_data).expanduser()
+    written = export_completions(folder, split, assistant.categories, config.mode)
+    sizes = split.sizes()
+    print(
+        f"Wrote {sizes['train']} training ({len(household)} from this household), "
+        f"{sizes['valid']} validation and {sizes['test']} test questions to "
+        f"{folder}.\nTrain with mlx-lm directly: mlx_lm.lora --model "
+        f"{assistant.models.source('router')} --train --mask-prompt --data {folder}"
+    )
+    logger.info("Exported %s", written)
+    return 0
+
+
+# --- adapters -------------------------------------------------------------------
+
+
+def _add_adapters_parser(sub, common) -> None:
+    adapters = sub.add_parser(
+        "adapters", parents=[common], help="list, activate or roll back router adapters"
+    )
+    adapters_sub = adapters.add_subparsers(dest="adapters_command", required=True)
+    p = adapters_sub.add_parser("list", parents=[common])
+    p.add_argument("--json", action="store_true")
+    p = adapters_sub.add_parser(
+        "activate", parents=[common], help="route with this version from now on"
+    )
+    p.add_argument("version", help="a version such as v3")
+    adapters_sub.add_parser(
+        "rollback",
+        parents=[common],
+        help="go back to the previously active version (or to kNN)",
+    )
+    adapters.set_defaults(handler=cmd_adapters)
+
+
+def cmd_adapters(args, assistant) -> int:
+    from .cli import _print_json
+
+    store = assistant.adapters
+    if args.adapters_command == "activate":
+        chosen = store.activate(args.version)
+        print(f"Routing with adapter {chosen.version} from now on.")
+        return 0
+    if args.adapters_command == "rollback":
+        now = store.rollback()
+        where = f"adapter {now.version}" if now else "the kNN router (no adapter)"
+        print(f"Rolled back; routing with {where}.")
+        return 0
+
+    active = store.active()
+    versions = store.versions()
+    if args.json:
+        _print_json(
+            {
+                "active": active.version if active else None,
+                "versions": [v.to_dict() for v in versions],
+            }
+        )
+        return 0
+    if not versions:
+        print(
+            "No adapters yet; the kNN router routes. Train one with "
+            "`household-assistant train`."
+        )
+        return 0
+    for v in versions:
+        mark = "*" if active and v.version == active.version else " "
+        print(
+            f"{mark} {v.version:<5} {v.created_at[:16]:<16}  held-out "
+            f"{_percent(v.heldout_accuracy)}  corrections "
+            f"{_percent(v.corrections_accuracy)}  {v.reason}"
+        )
+    if active is None:
+        print("No adapter is active; the kNN router routes.")
+    return 0
+
+
+def _percent(value: float | None) -> str:
+    return f"{value:>4.0%}" if value is not None else "   -"
 
 
 # --- eval -----------------------------------------------------------------------

@@ -37,11 +37,15 @@ def _bundled_codes() -> dict[str, str]:
     return {c["name"]: c["code"] for c in raw["categories"]}
 
 
-def read_jsonl(path: Path, categories: CategoryBook) -> list[LabelledQuestion]:
+def read_jsonl(
+    path: Path, categories: CategoryBook, skip_unknown: bool = False
+) -> list[LabelledQuestion]:
     """Read {"question", "category"[, "group_id"]} lines.
 
     Category names are matched against the household's categories first, then
-    against the bundled names (so renamed categories still match).
+    against the bundled names (so renamed categories still match). With
+    `skip_unknown`, questions of categories this household doesn't have are
+    left out instead of being an error.
     """
     rows: list[LabelledQuestion] = []
     with open(path, encoding="utf-8") as handle:
@@ -56,10 +60,16 @@ def read_jsonl(path: Path, categories: CategoryBook) -> list[LabelledQuestion]:
                     f"{path}:{number} is not a JSON object with 'question' and "
                     f"'category': {exc}"
                 ) from exc
+            try:
+                code = _code_for(name, categories, f"{path}:{number}")
+            except CategoryError:
+                if skip_unknown:
+                    continue
+                raise
             rows.append(
                 LabelledQuestion(
                     question,
-                    _code_for(name, categories, f"{path}:{number}"),
+                    code,
                     str(item.get("group_id", "")),
                     path.name,
                 )
@@ -85,12 +95,12 @@ def bundled_questions(categories: CategoryBook) -> list[LabelledQuestion]:
     if not path.exists():
         logger.warning("Bundled questions are missing from %s", path)
         return []
-    return read_jsonl(path, categories)
+    return read_jsonl(path, categories, skip_unknown=True)
 
 
 def heldout_questions(categories: CategoryBook) -> list[LabelledQuestion]:
     """The fixed benchmark; never used for training or model selection."""
-    return read_jsonl(TRAINING_DATA / HELDOUT_FILE, categories)
+    return read_jsonl(TRAINING_DATA / HELDOUT_FILE, categories, skip_unknown=True)
 
 
 # --- splits for training -------------------------------------------------------

@@ -53,3 +53,21 @@ class ReadFailed(HouseholdError):
 
 class FeedbackError(HouseholdError):
     """The feedback store can't be used, or feedback names an unknown question."""
+
+
+class AdapterError(HouseholdError):
+    """An adapter version is unknown, damaged, or can't be activated."""
+
+    exit_code = 5
+
+
+class TrainingError(HouseholdError):
+    """A training run could not start or finish."""
+
+    exit_code = 6
+
+
+class TrainingCancelled(TrainingError):
+    """The user cancelled a training run; nothing was changed."""
+
+    exit_code = 130

@@ -270,6 +270,11 @@ class ModelManager:
                     str(path), adapter_path=str(adapter_path) if adapter_path else None
                 )
             except Exception as exc:
+                if adapter_path:
+                    raise ModelLoadError(
+                        f"The adapter in {adapter_path} could not be loaded onto "
+                        f"{path}: {exc}"
+                    ) from exc
                 raise ModelLoadError(
                     f"The {role} model in {path} could not be loaded: {exc}. Delete "
                     f"the folder and run `{DOWNLOAD_HINT}` to fetch it again."
@@ -282,6 +287,11 @@ class ModelManager:
         with self._lock:
             for key in [k for k in self._loaded if role in (None, k[0])]:
                 del self._loaded[key]
+
+    def unload_adapter(self, adapter_path: Path) -> None:
+        """Free the router loaded with this adapter."""
+        with self._lock:
+            self._loaded.pop(("router", str(adapter_path)), None)
 
     def embedding_function(self):
         """Chroma's ONNX MiniLM embedder, reading the folder this manager resolved."""
