@@ -87,3 +87,72 @@ def use_tiny_models(monkeypatch, tiny_models, warm_knn) -> dict[str, Path]:
     monkeypatch.setenv("HOUSEHOLD_ASSISTANT_ANSWER_MODEL", str(tiny_models["plain"]))
     monkeypatch.setenv("HOUSEHOLD_ASSISTANT_EMBEDDING_MODEL", str(MINILM_DIR))
     return tiny_models
+
+
+# --- a small, clearly separable routing task for training tests ---------------
+
+SEPARABLE_WORDS = {
+    "pool": ["pool", "chlorine", "skimmer", "pool pump"],
+    "car": ["car", "oil change", "tires", "brakes"],
+    "fence": ["fence", "gate", "fence post", "pickets"],
+}
+SEPARABLE_TEMPLATES = [
+    "when was the {} last fixed",
+    "who handles our {}",
+    "what did we pay for the {}",
+    "is the {} due for service",
+    "any notes on the {}",
+    "remind me about the {}",
+    "how old is the {}",
+    "where are the receipts for the {}",
+]
+# Settings that let a ~10M-weight random Qwen3 learn the task in seconds.
+TINY_TRAINING = {
+    "rank": 8,
+    "scale": 1.0,
+    "num_layers": -1,
+    "learning_rate": 1.0e-3,
+    "batch_size": 4,
+    "iters": 300,
+    "steps_per_eval": 60,
+    "steps_per_report": 20,
+    "patience": 3,
+}
+
+
+@pytest.fixture
+def separable(home, tmp_path) -> dict[str, Path]:
+    """A household with three categories, questions that keywords separate,
+    and a training config for the tiny models.
+
+    Every (keyword, template) pair is its own group, so each split sees every
+    keyword and every phrasing, but never the same question.
+    """
+    import json
+
+    import yaml
+
+    book = json.loads((ROOT / "resources" / "categories.json").read_text())
+    book["categories"] = [c for c in book["categories"] if c["name"] in SEPARABLE_WORDS]
+    (home / "categories.json").write_text(json.dumps(book))
+
+    paths = {"questions": tmp_path / "q.jsonl", "heldout": tmp_path / "h.jsonl"}
+    with open(paths["questions"], "w") as pool, open(paths["heldout"], "w") as held:
+        for category, words in SEPARABLE_WORDS.items():
+            for i, word in enumerate(words):
+                for j, template in enumerate(SEPARABLE_TEMPLATES):
+                    row = {
+                        "question": template.format(word),
+                        "category": category,
+                        "group_id": f"{category}-{i}-{j}",
+                    }
+                    (held if (i + j) % 4 == 0 else pool).write(json.dumps(row) + "\n")
+
+    config = {
+        **TINY_TRAINING,
+        "questions_file": str(paths["questions"]),
+        "heldout_file": str(paths["heldout"]),
+    }
+    paths["config"] = tmp_path / "tiny.yaml"
+    paths["config"].write_text(yaml.safe_dump(config))
+    return paths
