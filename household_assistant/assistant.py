@@ -132,6 +132,7 @@ class Assistant:
                     bundled_questions(self.categories) + self._household_labels(),
                     k=self.settings.knn_k,
                     cache_dir=self.home / "cache",
+                    cache_tag=self.settings.embedding_model,
                 )
             return self._knn
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable
@@ -39,6 +40,8 @@ class KnnRouter:
         cache_dir: Where to keep the example embeddings between runs.
         sharpness: Votes are exp(sharpness * similarity); higher trusts the
             closest neighbours more.
+        cache_tag: Names the embedding model, so another model's cached
+            vectors are never reused.
     """
 
     name = "knn"
@@ -51,11 +54,13 @@ class KnnRouter:
         k: int = 7,
         cache_dir: Path | None = None,
         sharpness: float = 10.0,
+        cache_tag: str = "",
     ):
         self.embed = embed
         self.categories = categories
         self.k = k
         self.sharpness = sharpness
+        self.cache_tag = cache_tag  # the embedding model; its vectors are cached apart
         self._lock = threading.Lock()
         self._index = {code: i for i, code in enumerate(categories.codes)}
 
@@ -69,21 +74,43 @@ class KnnRouter:
         )
 
     def _embed_cached(self, texts: list[str], cache_dir: Path | None) -> np.ndarray:
+        # One vector per text, cached by the text's hash: a new correction
+        # embeds one question, not the whole bundled set again.
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
-        path = cache_dir / f"knn-{digest}.npy" if cache_dir else None
+        keys = [hashlib.sha256(t.encode()).hexdigest()[:20] for t in texts]
+        tag = hashlib.sha256(self.cache_tag.encode()).hexdigest()[:8]
+        path = cache_dir / f"knn-{tag}.npz" if cache_dir else None
+        known: dict[str, np.ndarray] = {}
         if path is not None and path.exists():
-            vectors = np.load(path)
-            if len(vectors) == len(texts):
-                return vectors
-        vectors = np.asarray(self.embed(texts), dtype=np.float32)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            for old in path.parent.glob("knn-*.npy"):
+            try:
+                with np.load(path) as saved:
+                    known = dict(
+                        zip(saved["keys"].tolist(), saved["vectors"], strict=True)
+                    )
+            except (OSError, ValueError, KeyError) as exc:
+                logger.warning("Ignoring an unreadable kNN cache %s: %s", path, exc)
+
+        missing = sorted(
+            {k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items()
+        )
+        if missing:
+            vectors = np.asarray(self.embed([t for _, t in missing]), np.float32)
+            known.update(zip([k for k, _ in missing], vectors, strict=True))
+        out = np.stack([known[k] for k in keys]).astype(np.float32)
+        if missing and path is not None:
+            self._save_cache(path, keys, out)
+        return out
+
+    @staticmethod
+    def _save_cache(path: Path, keys: list[str], vectors: np.ndarray) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=np.array(keys), vectors=vectors)
+        os.replace(tmp, path)
+        for old in path.parent.glob("knn-*.np[yz]"):
+            if old != path:
                 old.unlink(missing_ok=True)
-            np.save(path, vectors)
-        return vectors
 
     def __len__(self) -> int:
         return len(self.examples)

@@ -103,6 +103,14 @@ def test_example_embeddings_are_cached_between_runs(book, embedder, tmp_path):
     assert calls == [50]
     np.testing.assert_array_equal(first.vectors, second.vectors)
 
+    # One new correction embeds one question; another embedding model, all.
+    correction = LabelledQuestion("the pond pump grinds", "HH", "", "correction")
+    third = KnnRouter(counting, book, [*examples, correction], cache_dir=tmp_path)
+    assert calls == [50, 1]
+    np.testing.assert_array_equal(third.vectors[:50], first.vectors)
+    KnnRouter(counting, book, examples, cache_dir=tmp_path, cache_tag="other")
+    assert calls == [50, 1, 50]
+
 
 def test_no_examples_gives_a_uniform_but_valid_decision(book, embedder):
     knn = KnnRouter(embedder.embed, book, [])
