@@ -29,6 +29,7 @@ from household_assistant.trainer import (
     make_window_loss,
     router_datasets,
     train_adapter,
+    write_adapter_config,
 )
 
 from .conftest import ROOT
@@ -198,6 +199,20 @@ def test_training_learns_a_separable_task(separable, home, tiny_models, tmp_path
     kinds = [e.kind for e in events]
     assert kinds[0] == "start" and "train" in kinds and "eval" in kinds
     assert not (tmp_path / "last.safetensors").exists()
+
+    # The saved adapter, loaded the way the app and mlx_lm.generate load it,
+    # routes exactly as the weights that were trained.
+    write_adapter_config(tmp_path, config, str(tiny_models["4bit"]))
+    reloaded, _ = load(str(tiny_models["4bit"]), adapter_path=str(tmp_path))
+    trained = LLMRouter(model, tokenizer, book)
+    again = LLMRouter(reloaded, tokenizer, book)
+    for item in heldout[:5]:
+        np.testing.assert_allclose(
+            trained.probabilities(item.question)[0],
+            again.probabilities(item.question)[0],
+            rtol=1e-4,
+            atol=1e-6,
+        )
     assert make_console().quiet is False  # mlx-lm's console is quiet only inside
 
 
