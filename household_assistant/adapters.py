@@ -7,6 +7,7 @@ Layout, under `<data folder>/adapters/`:
                          reports, the training config and the data fingerprint
     .partial-<pid>-<id>/ a run in progress; renamed to vN only when complete
     active.json          {"active": "v2", "history": ["v1"]}, replaced atomically
+    training.lock        held (flock) by the run in progress
 
 A run that is cancelled, crashes or is killed leaves only a `.partial-*`
 folder, which is never listed and is removed by the next run.
@@ -25,12 +26,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import AdapterError
+from .errors import AdapterError, TrainingError
 
 logger = logging.getLogger(__name__)
 
 ADAPTERS_DIR = "adapters"
 ACTIVE_FILE = "active.json"
+LOCK_FILE = "training.lock"
 WEIGHTS_FILE = "adapters.safetensors"
 CONFIG_FILE = "adapter_config.json"
 REPORT_FILE = "report.json"
@@ -253,6 +255,31 @@ class AdapterStore:
         if removed:
             logger.info("Removed %d unfinished adapter folder(s)", removed)
         return removed
+
+    @contextlib.contextmanager
+    def training_lock(self) -> Iterator[None]:
+        """Held for a whole training run, so two runs never race for a version."""
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK_FILE, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise TrainingError(
+                    f"Another training run is in progress (pid {holder}). Wait for "
+                    "it to finish, or cancel it, then try again."
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def next_version(self) -> str:
         numbers = [v.number for v in self.versions()]

@@ -107,6 +107,11 @@ def retrain(
     """
     if promote not in PROMOTE_CHOICES:
         raise TrainingError(f"promote must be one of {', '.join(PROMOTE_CHOICES)}.")
+    with assistant.adapters.training_lock():
+        return _retrain(assistant, config, progress, should_stop, promote)
+
+
+def _retrain(assistant, config, progress, should_stop, promote) -> RetrainResult:
     store = assistant.adapters
     store.clean_partials()
     split, heldout, household = training_data(assistant, config)

@@ -337,18 +337,17 @@ class _Monitor:
         self.best_loss = math.inf
         self.best_step = 0
         self.since_best = 0
-        self.step = 0
+        self.step = 0  # steps taken, counted as batches are handed out
         self.stop = False
         self.history: list[dict[str, Any]] = []
 
     def on_train_loss_report(self, info: dict) -> None:
-        self.step = info["iteration"]
-        rate = info["iterations_per_second"]
-        remaining = self.config.iters - self.step
+        step, rate = info["iteration"], info["iterations_per_second"]
+        remaining = self.config.iters - step
         self._emit(
             TrainProgress(
                 "train",
-                self.step,
+                step,
                 self.config.iters,
                 train_loss=info["train_loss"],
                 tokens_per_second=info["tokens_per_second"],
@@ -371,18 +370,18 @@ class _Monitor:
         better = accuracy > self.best_accuracy or (
             accuracy == self.best_accuracy and val_loss < self.best_loss
         )
-        if better:
-            self.best_accuracy, self.best_loss, self.best_step = (
-                accuracy,
-                val_loss,
-                step,
-            )
+        # Patience counts validations without a better accuracy; a lower loss
+        # at the same accuracy still takes the checkpoint, but doesn't wait.
+        if accuracy > self.best_accuracy:
             self.since_best = 0
-            weights = dict(tree_flatten(self.model.trainable_parameters()))
-            mx.save_safetensors(str(self.folder / ADAPTER_WEIGHTS), weights)
         elif step > 0:
             self.since_best += 1
             self.stop = self.since_best >= self.config.patience
+        if better:
+            self.best_accuracy, self.best_loss = accuracy, val_loss
+            self.best_step = step
+            weights = dict(tree_flatten(self.model.trainable_parameters()))
+            mx.save_safetensors(str(self.folder / ADAPTER_WEIGHTS), weights)
 
         self._emit(
             TrainProgress(
@@ -455,9 +454,13 @@ def train_adapter(
         for batch in iterate_batches(*args, **kwargs):
             if should_stop is not None and should_stop():
                 raise TrainingCancelled("Training was cancelled; nothing was changed.")
-            if monitor.stop and kwargs.get("loop"):
+            if not kwargs.get("loop"):  # validation batches
+                yield batch
+                continue
+            if monitor.stop:
                 raise _EarlyStop
             yield batch
+            monitor.step += 1
 
     args = TrainingArgs(
         batch_size=config.batch_size,

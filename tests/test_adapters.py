@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections import Counter
 
@@ -202,3 +203,15 @@ def test_household_labels_override_and_repeat(pool):
     ] * 3
     assert merged.train[-3:] == [label] * 3
     assert len(merged.valid) == len(split.valid) - 1
+
+
+def test_only_one_training_run_at_a_time(home):
+    from household_assistant.errors import TrainingError
+
+    store = AdapterStore(home)
+    with store.training_lock():
+        with pytest.raises(TrainingError, match=f"pid {os.getpid()}"):
+            with AdapterStore(home).training_lock():
+                pass
+    with store.training_lock():  # released when the first run ended
+        pass

@@ -249,3 +249,21 @@ def test_too_little_data_is_a_clear_error(loaded_4bit, book, tmp_path):
     items = _items(book, ODD_QUESTIONS[:2])
     with pytest.raises(TrainingError, match="at least 4 training"):
         train_adapter(model, tokenizer, book, items, items, TrainConfig(), tmp_path)
+
+
+def test_stops_early_when_validation_stops_improving(
+    separable, home, tiny_models, tmp_path
+):
+    from mlx_lm import load
+
+    book, split, _ = _separable_sets(separable, home)
+    model, tokenizer = load(str(tiny_models["4bit"]))
+    config = load_train_config(
+        separable["config"], learning_rate=1e-9, steps_per_eval=5, patience=2
+    )
+    result = train_adapter(
+        model, tokenizer, book, split.train, split.valid, config, tmp_path
+    )
+    # Accuracy can't move at this rate; two validations without a gain end it.
+    assert result.stopped_early and result.steps <= 15
+    assert (tmp_path / "adapters.safetensors").exists()
