@@ -325,13 +325,25 @@ COMMANDS = {
 }
 
 
+def _open_window(parser: argparse.ArgumentParser) -> int:
+    try:
+        from .gui.app import main as gui_main
+    except ImportError as exc:
+        parser.print_help()
+        print(
+            f"\nerror: the desktop app needs PySide6, which did not load ({exc}). "
+            "Install it with `pip install PySide6`, or use the commands above.",
+            file=sys.stderr,
+        )
+        return 1
+    return gui_main()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        # The desktop window arrives in a later release; until then, the help.
-        parser.print_help()
-        return 0
+        return _open_window(parser)
 
     try:
         home = data_dir()

@@ -121,9 +121,27 @@ def test_an_unknown_category_lists_the_known_ones(notes_home, capsys):
     assert "no category called 'spa'" in err and "window service" in err
 
 
-def test_no_arguments_prints_help(capsys):
-    assert main([]) == 0
-    assert "usage: household-assistant" in capsys.readouterr().out
+def test_no_arguments_opens_the_window(monkeypatch):
+    pytest.importorskip("PySide6")
+    from household_assistant.gui import app
+
+    opened = []
+    monkeypatch.setattr(app, "main", lambda: opened.append(True) or 0)
+    assert main([]) == 0 and opened == [True]
+
+
+def test_no_arguments_without_pyside6_prints_help_and_how_to_fix():
+    script = (
+        "import sys; sys.modules['PySide6'] = None\n"
+        "from household_assistant.cli import main\n"
+        "raise SystemExit(main([]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "usage: household-assistant" in result.stdout
+    assert "pip install PySide6" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_python_dash_m_entry_point():
