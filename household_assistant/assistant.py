@@ -22,6 +22,7 @@ from .dataset import LabelledQuestion, bundled_questions
 from .errors import AdapterError, HouseholdError, ModelLoadError, ModelNotAvailable
 from .feedback import FEEDBACK_FILE, FeedbackStore
 from .importer import FileResult, collect_files, import_files
+from .insights import off_topic_tokens
 from .knn import KnnRouter
 from .models import ModelManager
 from .retrieval import Scope, retrieve
@@ -243,8 +244,9 @@ class Assistant:
             text, answer_timings, answer_usage = yield from self._answer(question, hits)
             timings.update(answer_timings)
             usage.update(answer_usage)
+            usage["off_topic_tokens"] = self._off_topic_tokens(question, scope)
         timings["total_ms"] = _ms(started)
-        question_id = self._record(question, decision, hits, text, timings)
+        question_id = self._record(question, decision, hits, text, timings, usage)
         yield DoneEvent(text, timings, usage, question_id)
 
     def _record(
@@ -254,15 +256,30 @@ class Assistant:
         hits: list[Hit],
         text: str,
         timings: dict[str, float],
+        usage: dict[str, int] | None = None,
     ) -> int | None:
         # Manual routes are recorded too: the answer can still get feedback.
         try:
             sources = [hit.to_dict() for hit in hits]
             return self.feedback.record_question(
-                question, decision, sources, text, timings
+                question, decision, sources, text, timings, usage
             )
         except (HouseholdError, sqlite3.Error) as exc:
             logger.warning("Could not record the question for feedback: %s", exc)
+            return None
+
+    def _off_topic_tokens(self, question: str, scope: Scope) -> int | None:
+        # For the Insights tab: what an unfiltered search would have put in the
+        # prompt from other categories (see insights.py). Runs after the answer,
+        # so it never delays it; a failure only leaves the number unmeasured.
+        if not scope.codes:
+            return 0
+        try:
+            _model, tokenizer = self.models.load_llm("answer")
+            unfiltered = self.store.query(question, None, self.settings.top_k)
+            return off_topic_tokens(tokenizer, unfiltered, scope.codes)
+        except Exception as exc:  # noqa: BLE001 - a statistic, never a failure
+            logger.warning("Could not measure the category filter: %s", exc)
             return None
 
     # --- feedback ------------------------------------------------------------
@@ -283,13 +300,13 @@ class Assistant:
             knn.add(label)
         return label
 
-    def thumbs(self, question_id: int, up: bool) -> None:
-        """Thumbs up or down on an answer.
+    def thumbs(self, question_id: int, up: bool, comment: str = "") -> None:
+        """Thumbs up or down on an answer, with what was wrong if it was.
 
         A confirmation agrees with what the router already said, so the kNN
         router picks it up on its next build rather than now.
         """
-        self.feedback.thumbs(question_id, up)
+        self.feedback.thumbs(question_id, up, comment)
 
     def import_feedback(self, path: Path) -> int:
         """Import exported labels; returns how many were new."""

@@ -58,6 +58,12 @@ _MIGRATIONS = [
     CREATE INDEX labels_by_question ON labels(question_id);
     CREATE INDEX labels_by_key ON labels(question_key);
     """,
+    # What was wrong with an answer whose category was right (thumbs-down).
+    """
+    ALTER TABLE questions ADD COLUMN thumbs_comment TEXT NOT NULL DEFAULT '';
+    """,
+    # Tokens per stage (a JSON object); NULL for questions asked before it.
+    "ALTER TABLE questions ADD COLUMN usage TEXT",
 ]
 
 
@@ -75,6 +81,7 @@ class AskedQuestion:
     thumbs: bool | None  # None: no thumbs given
     corrected_code: str | None  # the latest correction, if any
     comment: str
+    thumbs_comment: str = ""  # what the asker said was wrong with the answer
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,19 @@ class FeedbackLabel:
 
     def labelled(self) -> LabelledQuestion:
         return LabelledQuestion(self.question, self.code, self.group_id, self.kind)
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    """What the Insights tab counts for one recorded question."""
+
+    id: int
+    code: str  # the routed category
+    router: str
+    thumbs: bool | None
+    corrected_code: str | None  # the latest correction, if any
+    timings: dict[str, float]  # milliseconds per stage
+    usage: dict[str, int] | None  # tokens per stage; None before schema 3
 
 
 def _now() -> str:
@@ -157,6 +177,7 @@ class FeedbackStore:
         sources: list[dict],
         answer: str,
         timings: dict[str, float],
+        usage: dict[str, int] | None = None,
     ) -> int:
         """Store one asked question; returns its id for thumbs and corrections."""
         alternatives = decision.to_dict()["alternatives"]
@@ -171,22 +192,28 @@ class FeedbackStore:
             answer,
             json.dumps(timings),
             _now(),
+            None if usage is None else json.dumps(usage),
         )
         with self._lock, self._conn:
             cursor = self._conn.execute(
                 "INSERT INTO questions (question, category, code, confidence, router,"
-                " alternatives, sources, answer, timings, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " alternatives, sources, answer, timings, created_at, usage)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
         return int(cursor.lastrowid)
 
-    def thumbs(self, question_id: int, up: bool) -> None:
-        """Thumbs up or down on an answer; a later call replaces an earlier one."""
+    def thumbs(self, question_id: int, up: bool, comment: str = "") -> None:
+        """Thumbs up or down on an answer; a later call replaces an earlier one.
+
+        Args:
+            comment: What was wrong with the answer (kept with the thumbs).
+        """
         with self._lock, self._conn:
             cursor = self._conn.execute(
-                "UPDATE questions SET thumbs = ?, thumbs_at = ? WHERE id = ?",
-                (int(up), _now(), question_id),
+                "UPDATE questions SET thumbs = ?, thumbs_at = ?, thumbs_comment = ?"
+                " WHERE id = ?",
+                (int(up), _now(), comment.strip(), question_id),
             )
         if cursor.rowcount == 0:
             raise self._unknown(question_id)
@@ -239,7 +266,7 @@ class FeedbackStore:
             rows = self._conn.execute(
                 "SELECT q.id, q.question, q.category, q.code, q.confidence, q.router,"
                 f" q.created_at, q.thumbs, {latest.format('code')},"
-                f" {latest.format('comment')}"
+                f" {latest.format('comment')}, q.thumbs_comment"
                 " FROM questions q ORDER BY q.id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
@@ -249,8 +276,33 @@ class FeedbackStore:
                 thumbs=None if row[7] is None else bool(row[7]),
                 corrected_code=row[8],
                 comment=row[9] or "",
+                thumbs_comment=row[10],
             )
             for row in rows
+        ]
+
+    def question_stats(self) -> list[QuestionStats]:
+        """Every recorded question's route, feedback, timings and tokens, oldest
+        first (for the Insights tab)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT q.id, q.code, q.router, q.thumbs,"
+                " (SELECT l.code FROM labels l WHERE l.question_id = q.id"
+                "  AND l.kind = 'correction' ORDER BY l.created_at DESC, l.id DESC"
+                "  LIMIT 1),"
+                " q.timings, q.usage FROM questions q ORDER BY q.id"
+            ).fetchall()
+        return [
+            QuestionStats(
+                id_,
+                code,
+                router,
+                None if thumbs is None else bool(thumbs),
+                corrected,
+                json.loads(timings or "{}"),
+                None if usage is None else json.loads(usage),
+            )
+            for id_, code, router, thumbs, corrected, timings, usage in rows
         ]
 
     def labels(self, confirm_on_thumbs_up: bool = True) -> list[FeedbackLabel]:

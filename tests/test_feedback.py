@@ -54,7 +54,7 @@ def _summary(store: FeedbackStore, confirm: bool = True) -> list[tuple]:
 def test_the_store_is_sqlite_in_wal_mode_with_a_schema_version(store):
     with sqlite3.connect(store.path) as other:
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert other.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert other.execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 def test_a_store_from_a_newer_app_is_refused(store):
@@ -86,6 +86,27 @@ def test_record_thumbs_and_correct(store, book):
         ).fetchone()
     assert len(json.loads(row[0])) == len(book)
     assert json.loads(row[1]) == [hit] and row[2] == "Bob"
+
+
+def test_a_thumbs_down_keeps_what_was_wrong_and_old_stores_upgrade(home, book):
+    # A version-1 store (before answer comments) with one question in it.
+    from household_assistant.feedback import _MIGRATIONS
+
+    path = home / "old.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.executescript(f"{_MIGRATIONS[0]}; PRAGMA user_version = 1;")
+        old.execute(
+            "INSERT INTO questions (question, category, code, confidence, router,"
+            " alternatives, sources, answer, timings, created_at)"
+            " VALUES ('pump noise', 'pool', 'OO', 0.9, 'knn', '[]', '[]', '', '{}',"
+            " '2025-05-01T00:00:00.000+00:00')"
+        )
+
+    store = FeedbackStore(path)
+    store.thumbs(1, up=False, comment=" it named the wrong pump ")
+    (asked,) = store.recent()
+    assert (asked.thumbs, asked.thumbs_comment) == (False, "it named the wrong pump")
+    assert asked.corrected_code is None and store.labelled() == []
 
 
 def test_unknown_question_ids_are_feedback_errors(store, book):
