@@ -208,6 +208,14 @@ class Assistant:
             self._lora.clear()
             self.router_notice = ""
 
+    def forget_routers(self) -> None:
+        """Drop every loaded router, so the next route sees the categories as
+        they are now (after an add or a rename). Model weights stay loaded."""
+        self.reset_routers()
+        with self._lock:
+            self._knn = None
+            self._llm = None
+
     # --- the three jobs ------------------------------------------------------
 
     def route(self, question: str) -> RouteDecision:

@@ -59,6 +59,11 @@ def code_token_ids(tokenizer: Tokenizer, codes: list[str]) -> dict[str, int | No
     return ids
 
 
+def _bundled_codes() -> set[str]:
+    raw = json.loads(resource("categories.json").read_text(encoding="utf-8"))
+    return {item["code"] for item in raw["categories"]}
+
+
 class CategoryBook:
     """The ordered category list: bundled defaults plus the household's changes."""
 
@@ -154,7 +159,9 @@ class CategoryBook:
     def add(self, name: str, description: str = "") -> Category:
         """Add a category with the next unused code, and save."""
         name = self._valid_new_name(name)
-        taken = set(self.codes)
+        # A bundled category's code stays reserved even where this household
+        # dropped it: the bundled questions would otherwise land in the new one.
+        taken = set(self.codes) | _bundled_codes()
         code = next(c for c in _candidate_codes() if c not in taken)
         category = Category(name, code, description.strip())
         self._categories.append(category)

@@ -9,7 +9,7 @@ from household_assistant.categories import Category, CategoryBook, code_token_id
 from household_assistant.dataset import read_jsonl
 from household_assistant.errors import CategoryError
 
-from .conftest import TOKENIZER_DIR
+from .conftest import ROOT, TOKENIZER_DIR
 
 EXPECTED = [
     "appliances", "brick work", "car", "cooking", "doorbell", "electric", "fence",
@@ -109,3 +109,30 @@ def test_a_broken_category_file_says_how_to_recover(home):
     (home / "categories.json").write_text("{not json")
     with pytest.raises(CategoryError, match="Delete the file"):
         CategoryBook.load(home)
+
+
+def test_a_new_category_never_takes_a_dropped_bundled_code(home):
+    # A household that removed most bundled categories still must not reuse
+    # their codes: the bundled questions labelled with them would follow.
+    bundled = json.loads((ROOT / "resources" / "categories.json").read_text())
+    kept = [c for c in bundled["categories"] if c["name"] in ("pool", "car")]
+    (home / "categories.json").write_text(json.dumps({"categories": kept}))
+
+    book = CategoryBook.load(home)
+    garden = book.add("garden beds")
+    assert garden.code not in {c["code"] for c in bundled["categories"]}
+
+
+def test_routers_see_a_new_category_once_forgotten(home, use_tiny_models):
+    from household_assistant.assistant import Assistant, DoneEvent
+
+    assistant = Assistant(home)
+    assert assistant.route("the solar inverter shows a red light").code != "SS"
+    assistant.categories.add("solar panels")
+    assistant.forget_routers()
+
+    question = "the solar inverter shows a red light again"
+    *_, done = assistant.ask(question, answer=False)
+    assert isinstance(done, DoneEvent)
+    assistant.correct(done.question_id, "solar panels")
+    assert assistant.route("solar inverter has a red light").category == "solar panels"

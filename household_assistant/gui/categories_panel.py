@@ -148,6 +148,7 @@ class CategoriesPanel(QWidget):
             "info",
         )
         self.name_edit.clear()
+        self.ctx.assistant.forget_routers()
         self.ctx.categories_changed.emit()
 
     def rename_category(self) -> None:
@@ -165,4 +166,5 @@ class CategoriesPanel(QWidget):
             "trained adapters still know it.",
             "info",
         )
+        self.ctx.assistant.forget_routers()
         self.ctx.categories_changed.emit()
