@@ -459,8 +459,10 @@ def train_adapter(
                 continue
             if monitor.stop:
                 raise _EarlyStop
-            yield batch
+            # Counted before the yield: mlx-lm's loop ends on its step count
+            # without resuming this generator after the last batch.
             monitor.step += 1
+            yield batch
 
     args = TrainingArgs(
         batch_size=config.batch_size,

@@ -267,3 +267,15 @@ def test_stops_early_when_validation_stops_improving(
     # Accuracy can't move at this rate; two validations without a gain end it.
     assert result.stopped_early and result.steps <= 15
     assert (tmp_path / "adapters.safetensors").exists()
+
+
+def test_a_full_run_counts_every_step(separable, home, tiny_models, tmp_path):
+    from mlx_lm import load
+
+    book, split, _ = _separable_sets(separable, home)
+    model, tokenizer = load(str(tiny_models["4bit"]))
+    config = load_train_config(separable["config"], iters=8, steps_per_eval=100)
+    result = train_adapter(
+        model, tokenizer, book, split.train, split.valid, config, tmp_path
+    )
+    assert not result.stopped_early and result.steps == 8
