@@ -88,7 +88,7 @@ def test_record_thumbs_and_correct(store, book):
     assert json.loads(row[1]) == [hit] and row[2] == "Bob"
 
 
-def test_a_thumbs_down_keeps_what_was_wrong_and_old_stores_upgrade(home, book):
+def test_a_thumbs_down_keeps_what_was_wrong_and_old_stores_upgrade(home):
     # A version-1 store (before answer comments) with one question in it.
     from household_assistant.feedback import _MIGRATIONS
 

@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         ):
             self.tabs.addTab(tab, title)
         self.tabs.currentChanged.connect(self._tab_shown)
+        self.chat.open_note.connect(self.show_note)
 
         self.welcome = WelcomeView(ctx)
         self.welcome.done.connect(self.show_tabs)
@@ -173,6 +174,11 @@ class MainWindow(QMainWindow):
         if refresh is not None:
             refresh()
 
+    def show_note(self, note_id: str) -> None:
+        """A source clicked in Chat: show that note in the Notes tab."""
+        self.show_tab(1)
+        self.notes.show_note(note_id)
+
     def update_readiness(self) -> None:
         ready, reason = self.ctx.models_ready()
         self.chat.set_ready(ready, reason)
@@ -251,7 +257,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt's override
         self.save_state()
-        for tab in (self.chat, self.notes, self.trainer, self.insights):
+        for tab in (self.welcome, self.chat, self.notes, self.trainer, self.insights):
             shutdown = getattr(tab, "shutdown", None)
             if shutdown is not None:
                 shutdown()

@@ -138,3 +138,19 @@ def test_cancel_stops_a_generator_between_items(qtbot):
         task.start()
         release.set()
     assert closed.is_set()
+
+
+def test_a_source_clicked_in_chat_shows_its_note(window, qtbot, tmp_path):
+    note = tmp_path / "furnace.md"
+    note.write_text("# Furnace\nThe furnace takes a 16x25x1 filter.")
+    (result,) = window.ctx.assistant.import_paths([note], category="hvac")
+
+    window.chat.open_note.emit(result.note_id)
+    assert window.tabs.currentWidget() is window.notes
+    qtbot.waitUntil(
+        lambda: (
+            (current := window.notes.list.currentItem()) is not None
+            and window.notes._items.get(result.note_id) is current
+        ),
+        timeout=10_000,
+    )
