@@ -20,6 +20,7 @@ def add_parsers(sub, common) -> None:
     """Add this module's subcommands to the `household-assistant` parser."""
     _add_train_parser(sub, common)
     _add_eval_parser(sub, common)
+    _add_experiment_parser(sub, common)
     _add_adapters_parser(sub, common)
 
 
@@ -175,6 +176,105 @@ def _export_data(args, assistant, config) -> int:
     )
     logger.info("Exported %s", written)
     return 0
+
+
+# --- experiment -----------------------------------------------------------------
+
+
+def _add_experiment_parser(sub, common) -> None:
+    from .experiment import EVALUATE_ON
+
+    p = sub.add_parser(
+        "experiment",
+        parents=[common],
+        help="reproduce the published routing table for the configured model",
+        description="Measure five routers on the same questions: the base model "
+        "prompted for names, the base model scoring codes, LoRA on names, LoRA on "
+        "codes, and kNN. LoRA trains on the bundled split (household corrections "
+        "are left out) in a temporary folder; no adapter version is created and "
+        "the active router is not changed. Results go to experiments/ in the data "
+        "folder as JSON and Markdown.",
+    )
+    p.add_argument("--config", metavar="FILE", help="a YAML file of training options")
+    p.add_argument("--iters", type=_positive_int, help="override the step count")
+    p.add_argument(
+        "--on",
+        choices=EVALUATE_ON,
+        default="heldout",
+        help="judge on the held-out file (default) or the split's 15%% test part",
+    )
+    p.add_argument(
+        "--limit",
+        type=_positive_int,
+        metavar="N",
+        help="evaluate only the first N questions (a quick look)",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="write the results here instead of experiments/"
+    )
+    p.add_argument(
+        "--progress",
+        choices=("text", "json"),
+        default="text",
+        help="json prints one JSON object per line",
+    )
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(handler=cmd_experiment)
+
+
+def cmd_experiment(args, assistant) -> int:
+    from .experiment import experiment_folder, run_experiment, write_experiment
+    from .trainer import load_train_config
+
+    config = load_train_config(
+        Path(args.config).expanduser() if args.config else None, iters=args.iters
+    )
+    if args.progress == "json":
+        show = _json_line
+    elif args.json:
+        show = None
+    else:
+        show = _text_experiment_progress
+    with _cancel_on_signals() as cancelled:
+        result = run_experiment(
+            assistant,
+            config,
+            evaluate_on=args.on,
+            limit=args.limit,
+            progress=(lambda event: show(event.to_dict())) if show else None,
+            should_stop=cancelled.is_set,
+        )
+    folder = Path(args.out).expanduser() if args.out else None
+    json_path, md_path = write_experiment(
+        result, folder or experiment_folder(assistant.home)
+    )
+    if args.progress == "json":
+        _json_line({"event": "done", "json": str(json_path), "markdown": str(md_path)})
+    elif args.json:
+        from .cli import _print_json
+
+        _print_json({**result.to_dict(), "json": str(json_path)})
+    else:
+        print(f"\n{result.describe()}\n")
+        print(result.table())
+        print(f"Written to {md_path} and {json_path.name}.")
+    return 0
+
+
+def _text_experiment_progress(event: dict) -> None:
+    kind, where = event["event"], f"[{event['stage_index']}/{event['stages']}]"
+    if kind == "stage":
+        print(f"{where} {event['stage']}: {event['message']}", file=sys.stderr)
+    elif kind == "result":
+        row = event["row"]
+        print(
+            f"{where} {row['router']}: {row['correct']}/{row['total']} correct, "
+            f"{row['invalid']} invalid, mean {row['mean_latency_ms']:.0f} ms",
+            file=sys.stderr,
+            flush=True,
+        )
+    elif kind in ("train", "eval"):
+        _text_progress({k: v for k, v in event.items() if k != "stage"})
 
 
 # --- adapters -------------------------------------------------------------------
