@@ -146,7 +146,7 @@ class TrainProgress:
     val_loss: float | None = None
     val_accuracy: float | None = None
     best_accuracy: float | None = None
-    tokens_per_second: float | None = None
+    tokens_per_second: float | None = None  # prompt and answer, in training steps
     eta_s: float | None = None
     peak_memory_gb: float | None = None
     message: str = ""
@@ -338,19 +338,27 @@ class _Monitor:
         self.best_step = 0
         self.since_best = 0
         self.step = 0  # steps taken, counted as batches are handed out
+        # Tokens in the batches handed out since the last report. mlx-lm's own
+        # figure counts what the loss returns: answer tokens, or (codes mode)
+        # one per question, which says little about speed.
+        self.tokens = 0
         self.stop = False
         self.history: list[dict[str, Any]] = []
 
     def on_train_loss_report(self, info: dict) -> None:
         step, rate = info["iteration"], info["iterations_per_second"]
         remaining = self.config.iters - step
+        # mlx-lm divides steps_per_report by its step time, even at a last,
+        # shorter report; undoing that gives the time the steps took.
+        seconds = self.config.steps_per_report / rate if rate > 0 else 0.0
+        tokens, self.tokens = self.tokens, 0
         self._emit(
             TrainProgress(
                 "train",
                 step,
                 self.config.iters,
                 train_loss=info["train_loss"],
-                tokens_per_second=info["tokens_per_second"],
+                tokens_per_second=tokens / seconds if seconds else None,
                 eta_s=remaining / rate if rate > 0 else None,
                 peak_memory_gb=info["peak_memory"],
             )
@@ -462,6 +470,7 @@ def train_adapter(
             # Counted before the yield: mlx-lm's loop ends on its step count
             # without resuming this generator after the last batch.
             monitor.step += 1
+            monitor.tokens += int(batch[1][:, 1].sum().item())
             yield batch
 
     args = TrainingArgs(

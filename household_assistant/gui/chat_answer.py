@@ -39,6 +39,10 @@ RENDER_INTERVAL_MS = 50  # re-render a streaming answer's Markdown at most this 
 SNIPPET_CHARS = 240  # one line shows what fits of it
 _THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL)
 _MARKUP = re.compile(r"[#*_`>|]+")
+# A run this long with no space would be cut off at the bubble's edge; URLs
+# are left whole so that links still work.
+_LONG_RUN = re.compile(r"(?<!\S)(?!\S*://)\S{40,}")
+_ZERO_WIDTH_SPACE = "\u200b"
 
 
 def visible_answer(text: str) -> tuple[str, bool]:
@@ -51,6 +55,19 @@ def visible_answer(text: str) -> tuple[str, bool]:
     if start != -1:
         return text[:start].strip(), True
     return text.strip(), False
+
+
+def breakable(text: str, every: int = 20) -> str:
+    """`text` with invisible break points inside runs of 40 or more
+    characters with no space, so that word wrap can fold them."""
+
+    def fold(match: re.Match) -> str:
+        run = match.group(0)
+        return _ZERO_WIDTH_SPACE.join(
+            run[i : i + every] for i in range(0, len(run), every)
+        )
+
+    return _LONG_RUN.sub(fold, text)
 
 
 def chip_text(decision: RouteDecision) -> str:
@@ -366,7 +383,7 @@ class AnswerBubble(QFrame):
             self._set_status("Writing…")
         if self.state == "done" and not shown:
             shown = "*No answer was written.*"
-        self.body.setText(shown)
+        self.body.setText(breakable(shown))
         self.body.setVisible(bool(shown))
 
     def mark_stopped(self) -> None:

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 
-from household_assistant.gui.chat_answer import SourceRow, visible_answer
+from household_assistant.gui.chat_answer import SourceRow, breakable, visible_answer
 
 TIMEOUT = 60_000  # ms; a first answer loads the tiny models
 NOTES = {
@@ -298,3 +298,15 @@ def test_an_error_shows_in_the_answer_and_the_message_bar(
     assert window.message_bar.level == "error"
     assert window.message_bar.text() == bubble.error.text()
     assert chat.input.isEnabled()
+
+
+def test_long_runs_get_break_points_and_links_stay_whole():
+    run = "_prediction" * 8
+    folded = breakable(f"See {run} and https://example.com/{'a' * 60} now")
+    assert folded.replace("\u200b", "") == (
+        f"See {run} and https://example.com/{'a' * 60} now"
+    )
+    pieces = folded.split()[1].split("\u200b")
+    assert len(pieces) == 5 and all(len(p) <= 20 for p in pieces)
+    assert "\u200b" not in folded.split()[3]
+    assert breakable("short words only") == "short words only"
