@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -36,6 +36,7 @@ from ..insights import (
     save_prices,
 )
 from .context import AppContext
+from .style import muted
 from .workers import Task
 
 logger = logging.getLogger(__name__)
@@ -43,16 +44,6 @@ logger = logging.getLogger(__name__)
 NAME, INPUT, OUTPUT, COST = range(4)
 ERROR_TINT = "rgba(255, 59, 48, 0.14)"
 NONE_YET = "—"
-
-
-def _muted(label: QLabel) -> QLabel:
-    palette = label.palette()
-    color = palette.color(QPalette.ColorRole.WindowText)
-    color.setAlphaF(0.62)
-    palette.setColor(QPalette.ColorRole.WindowText, color)
-    label.setPalette(palette)
-    label.setWordWrap(True)
-    return label
 
 
 def dollars(amount: float) -> str:
@@ -87,13 +78,13 @@ class StatCard(QFrame):
             " border-radius: 8px; }"
         )
         self.setToolTip(tooltip)
-        self.title = _muted(QLabel(title))
+        self.title = muted(QLabel(title))
         self.value = QLabel(NONE_YET)
         font = self.value.font()
         font.setPointSizeF(font.pointSizeF() * 1.9)
         font.setWeight(QFont.Weight.DemiBold)
         self.value.setFont(font)
-        self.detail = _muted(QLabel())
+        self.detail = muted(QLabel())
         self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         # Wrapped labels under-report their height in a grid; keep two lines.
         self.detail.setMinimumHeight(2 * self.detail.fontMetrics().lineSpacing() + 2)
@@ -131,7 +122,7 @@ class InsightsTab(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setWeight(QFont.Weight.DemiBold)
         heading.setFont(font)
-        self.subtitle = _muted(QLabel())
+        self.subtitle = muted(QLabel())
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
         top = QHBoxLayout()
@@ -171,7 +162,7 @@ class InsightsTab(QWidget):
         bold = costs.font()
         bold.setWeight(QFont.Weight.DemiBold)
         costs.setFont(bold)
-        self.cost_basis = _muted(QLabel())
+        self.cost_basis = muted(QLabel())
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(
             ["API", "Input $ / 1M tokens", "Output $ / 1M tokens", "Estimated cost"]

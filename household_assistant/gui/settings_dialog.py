@@ -14,7 +14,7 @@ import re
 import sys
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QPalette
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -37,6 +37,7 @@ from ..config import MODEL_ENV, Settings, load_settings, save_settings, settings
 from ..errors import ConfigError, HouseholdError
 from ..models import ROLES, ModelManager
 from .context import AppContext
+from .style import muted
 
 logger = logging.getLogger(__name__)
 
@@ -60,16 +61,6 @@ RESET_DETAIL = (
     "back to how the app shipped. Your notes, feedback, corrections and trained "
     "router versions are not touched."
 )
-
-
-def _muted(label: QLabel) -> QLabel:
-    palette = label.palette()
-    color = palette.color(QPalette.ColorRole.WindowText)
-    color.setAlphaF(0.62)
-    palette.setColor(QPalette.ColorRole.WindowText, color)
-    label.setPalette(palette)
-    label.setWordWrap(True)
-    return label
 
 
 def check_model_source(role: str, source: str, settings: Settings, home) -> None:
@@ -119,7 +110,7 @@ class SettingsDialog(QDialog):
         form = self._form(models)
         for role in ROLES:
             form.addRow(f"{ROLE_LABELS[role]}:", self._model_row(role))
-        self.models_hint = _muted(QLabel())
+        self.models_hint = muted(QLabel())
         form.addRow("", self.models_hint)
 
         routing = QGroupBox("Routing and search")
@@ -161,7 +152,7 @@ class SettingsDialog(QDialog):
         line.addWidget(reveal)
         column.addLayout(line)
         column.addWidget(
-            _muted(
+            muted(
                 QLabel(
                     "Notes, feedback, router versions and settings live here. To "
                     "keep them somewhere else, quit, move the folder, and start the "
@@ -176,7 +167,7 @@ class SettingsDialog(QDialog):
             f"background: {ERROR_TINT}; border-radius: 6px; padding: 8px 10px;"
         )
         self.error.hide()
-        self.info = _muted(QLabel())
+        self.info = muted(QLabel())
         self.info.hide()
 
         self.reset_button = QPushButton("Reset to Defaults…")
@@ -228,7 +219,7 @@ class SettingsDialog(QDialog):
         line = QHBoxLayout(row)
         line.setContentsMargins(0, 0, 0, 0)
         line.addWidget(field)
-        line.addWidget(_muted(QLabel(hint)), 1)
+        line.addWidget(muted(QLabel(hint)), 1)
         return row
 
     def _model_row(self, role: str) -> QWidget:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from ..errors import ModelNotAvailable
 from ..models import ROLES, DownloadProgress, ModelStatus
 from .context import AppContext
+from .style import muted
 from .workers import Task
 
 logger = logging.getLogger(__name__)
@@ -98,16 +99,6 @@ def plain_failure(message: str) -> str:
     return f"The download stopped. {message}"
 
 
-def _muted(label: QLabel) -> QLabel:
-    # Secondary text: the palette's own text colour, lighter, in light and dark.
-    palette = label.palette()
-    color = palette.color(QPalette.ColorRole.WindowText)
-    color.setAlphaF(0.62)
-    palette.setColor(QPalette.ColorRole.WindowText, color)
-    label.setPalette(palette)
-    return label
-
-
 class _Speed:
     """Download speed in bytes per second, smoothed so the number doesn't jump."""
 
@@ -142,7 +133,7 @@ class ModelRow:
         self.role = role
         title, purpose, _ = ROLE_INFO[role]
         self.title = QLabel(f"<b>{title}</b> · {purpose}")
-        self.source = _muted(QLabel())
+        self.source = muted(QLabel(), wrap=False)
         self.source.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse
         )
@@ -251,7 +242,7 @@ class WelcomeView(QWidget):
         self.message.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse
         )
-        self.speed_label = _muted(QLabel())
+        self.speed_label = muted(QLabel(), wrap=False)
 
         self.download_button = QPushButton("Download")
         self.download_button.clicked.connect(self.start_download)
