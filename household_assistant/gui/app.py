@@ -15,6 +15,7 @@ from ..config import APP_NAME, data_dir
 from ..errors import HouseholdError
 from ..logs import setup_logging
 from ..resources import resource
+from .workers import MainThreadCollector
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class HouseholdApp(QApplication):
             self.setWindowIcon(QIcon(str(icon)))
         self.window = None
         self.pending: list[Path] = []
+        self.collector = MainThreadCollector(self)
 
     def event(self, event: QEvent) -> bool:  # Qt's override
         if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):

@@ -13,12 +13,13 @@ so slots can touch widgets.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from ..errors import HouseholdError
 
@@ -143,3 +144,36 @@ def stop_all(ms: int = 10_000) -> None:
         task.cancel()
     for task in running_tasks():
         task.wait(ms)
+
+
+class MainThreadCollector(QObject):
+    """Runs Python's cycle collector on the GUI thread, and only there.
+
+    Left to itself, the collector runs in whichever thread happens to allocate
+    when a threshold is crossed, often a worker. If the garbage holds a widget
+    (a closed dialog, a cleared answer), Qt then destroys it off the GUI thread
+    and the app crashes. While this object lives, automatic collection is off
+    and a timer collects the generations that are due.
+    """
+
+    def __init__(self, parent: QObject, interval_ms: int = 500):
+        super().__init__(parent)
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.collect_due)
+        self._timer.start(interval_ms)
+        self.destroyed.connect(gc.enable)
+
+    def collect_due(self) -> None:
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        if counts[0] <= thresholds[0]:
+            return
+        generation = 0
+        if counts[1] > thresholds[1]:
+            generation = 2 if counts[2] > thresholds[2] else 1
+        gc.collect(generation)
+
+    def stop(self) -> None:
+        """Hand collection back to Python."""
+        self._timer.stop()
+        gc.enable()

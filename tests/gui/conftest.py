@@ -7,6 +7,16 @@ import pytest
 pytest.importorskip("PySide6")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def collect_on_the_gui_thread(qapp):
+    """As in the app: cycles holding widgets are collected on the GUI thread."""
+    from household_assistant.gui.workers import MainThreadCollector
+
+    collector = MainThreadCollector(qapp)
+    yield collector
+    collector.stop()
+
+
 @pytest.fixture
 def ctx(use_tiny_models, home):
     """The app's shared context over the test's data folder, models ready."""

@@ -154,3 +154,39 @@ def test_a_source_clicked_in_chat_shows_its_note(window, qtbot, tmp_path):
         ),
         timeout=10_000,
     )
+
+
+def test_cycles_are_collected_on_the_gui_thread_only(qapp):
+    import gc
+    import threading
+    import weakref
+
+    from household_assistant.gui.workers import MainThreadCollector
+
+    class Node:
+        pass
+
+    def garbage_cycle():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        return weakref.ref(a)
+
+    collector = qapp.findChild(MainThreadCollector)
+    assert collector is not None and not gc.isenabled()
+    gc.collect()
+    cycle = garbage_cycle()
+
+    # A worker allocating far past the threshold collects nothing...
+    def allocate():
+        keep = [[] for _ in range(gc.get_threshold()[0] * 5)]
+        assert keep
+
+    worker = threading.Thread(target=allocate)
+    worker.start()
+    worker.join()
+    assert cycle() is not None
+
+    # ...the GUI thread's timer does, once enough has been allocated.
+    keep = [[] for _ in range(gc.get_threshold()[0] + 1)]
+    collector.collect_due()
+    assert keep and cycle() is None
