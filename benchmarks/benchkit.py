@@ -24,6 +24,17 @@ TOKENIZER_DIR = SHARED_MODELS / "qwen3-tokenizer"
 MINILM_DIR = SHARED_MODELS / "all-MiniLM-L6-v2"
 HELDOUT = ROOT / "training" / "data" / "heldout.jsonl"
 
+# The random Qwen3 the model benchmarks build: bigger than the test model so a
+# pass costs more than Python overhead, small enough for 2 CPU cores.
+SMALL_QWEN3 = dict(
+    hidden_size=256,
+    num_hidden_layers=4,
+    intermediate_size=768,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=64,
+)
+
 
 def heldout_questions(home: Path, count: int):
     """`count` held-out questions spread evenly over the file (it is grouped
