@@ -274,7 +274,9 @@ def _text_experiment_progress(event: dict) -> None:
             flush=True,
         )
     elif kind in ("train", "eval"):
-        _text_progress({k: v for k, v in event.items() if k != "stage"})
+        # Progress goes to stderr, so that stdout holds only the table.
+        with contextlib.redirect_stdout(sys.stderr):
+            _text_progress(event)
 
 
 # --- adapters -------------------------------------------------------------------
