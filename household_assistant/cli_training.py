@@ -38,14 +38,9 @@ def _add_train_parser(sub, common) -> None:
         "against the router in use, and activate it only if it is at least as "
         "good. Ctrl-C (or SIGTERM) cancels cleanly and changes nothing.",
     )
-    p.add_argument("--config", metavar="FILE", help="a YAML file of training options")
-    p.add_argument(
-        "--progress",
-        choices=("text", "json"),
-        default="text",
-        help="json prints one JSON object per line (for the app's Trainer tab)",
+    _add_training_options(
+        p, "json prints one JSON object per line (for the app's Trainer tab)"
     )
-    p.add_argument("--iters", type=_positive_int, help="override the step count")
     p.add_argument(
         "--promote",
         choices=PROMOTE_CHOICES,
@@ -58,6 +53,15 @@ def _add_train_parser(sub, common) -> None:
         help="write the split in mlx-lm's completions format to DIR and stop",
     )
     p.set_defaults(handler=cmd_train)
+
+
+def _add_training_options(p, progress_help: str) -> None:
+    """--config, --iters and --progress: what train and experiment share."""
+    p.add_argument("--config", metavar="FILE", help="a YAML file of training options")
+    p.add_argument("--iters", type=_positive_int, help="override the step count")
+    p.add_argument(
+        "--progress", choices=("text", "json"), default="text", help=progress_help
+    )
 
 
 def cmd_train(args, assistant) -> int:
@@ -195,8 +199,7 @@ def _add_experiment_parser(sub, common) -> None:
         "the active router is not changed. Results go to experiments/ in the data "
         "folder as JSON and Markdown.",
     )
-    p.add_argument("--config", metavar="FILE", help="a YAML file of training options")
-    p.add_argument("--iters", type=_positive_int, help="override the step count")
+    _add_training_options(p, "json prints one JSON object per line")
     p.add_argument(
         "--on",
         choices=EVALUATE_ON,
@@ -211,12 +214,6 @@ def _add_experiment_parser(sub, common) -> None:
     )
     p.add_argument(
         "--out", metavar="DIR", help="write the results here instead of experiments/"
-    )
-    p.add_argument(
-        "--progress",
-        choices=("text", "json"),
-        default="text",
-        help="json prints one JSON object per line",
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(handler=cmd_experiment)

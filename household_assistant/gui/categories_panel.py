@@ -142,14 +142,11 @@ class CategoriesPanel(QWidget):
         except CategoryError as exc:
             self.ctx.notify(str(exc))
             return
-        self.ctx.notify(
-            f"Added the category {added.name} (code {added.code}). Correct a few "
-            "questions to it in Chat, then retrain so the router learns it.",
-            "info",
-        )
         self.name_edit.clear()
-        self.ctx.assistant.forget_routers()
-        self.ctx.categories_changed.emit()
+        self._changed(
+            f"Added the category {added.name} (code {added.code}). Correct a few "
+            "questions to it in Chat, then retrain so the router learns it."
+        )
 
     def rename_category(self) -> None:
         old, new = self.selected_name(), self.name_edit.text()
@@ -161,10 +158,13 @@ class CategoriesPanel(QWidget):
         except CategoryError as exc:
             self.ctx.notify(str(exc))
             return
-        self.ctx.notify(
+        self._changed(
             f"Renamed {old} to {renamed.name}; its code {renamed.code} stays, so "
-            "trained adapters still know it.",
-            "info",
+            "trained adapters still know it."
         )
+
+    def _changed(self, message: str) -> None:
+        # Routers hold the category list; the next question rebuilds them.
         self.ctx.assistant.forget_routers()
+        self.ctx.notify(message, "info")
         self.ctx.categories_changed.emit()

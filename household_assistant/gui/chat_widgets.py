@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..router import RouteDecision
+from .style import emphasized
 
 logger = logging.getLogger(__name__)
 
@@ -217,11 +218,7 @@ class EmptyState(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        title = QLabel("Ask about your home")
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.5)
-        font.setWeight(font.Weight.DemiBold)
-        title.setFont(font)
+        title = emphasized(QLabel("Ask about your home"), 1.5)
         intro = quiet_label(
             "Answers come from your household notes, and nothing leaves this Mac."
         )

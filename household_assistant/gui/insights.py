@@ -36,7 +36,7 @@ from ..insights import (
     save_prices,
 )
 from .context import AppContext
-from .style import muted
+from .style import emphasized, muted
 from .workers import Task
 
 logger = logging.getLogger(__name__)
@@ -79,11 +79,7 @@ class StatCard(QFrame):
         )
         self.setToolTip(tooltip)
         self.title = muted(QLabel(title))
-        self.value = QLabel(NONE_YET)
-        font = self.value.font()
-        font.setPointSizeF(font.pointSizeF() * 1.9)
-        font.setWeight(QFont.Weight.DemiBold)
-        self.value.setFont(font)
+        self.value = emphasized(QLabel(NONE_YET), 1.9)
         self.detail = muted(QLabel())
         self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         # Wrapped labels under-report their height in a grid; keep two lines.
@@ -117,11 +113,7 @@ class InsightsTab(QWidget):
         self.task: Task | None = None
         self._again = False
 
-        heading = QLabel("Insights")
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setWeight(QFont.Weight.DemiBold)
-        heading.setFont(font)
+        heading = emphasized(QLabel("Insights"), 1.4)
         self.subtitle = muted(QLabel())
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)

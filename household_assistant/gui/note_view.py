@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from ..store import Hit, NoteInfo
 from .context import AppContext
+from .style import emphasized
 from .workers import Task
 
 # Formats whose text the readers give back as markdown (headings as "#").
@@ -102,12 +103,8 @@ class NoteView(QWidget):
         layout.addWidget(self.pages)
 
     def _build_page(self) -> QWidget:
-        self.title = QLabel()
+        self.title = emphasized(QLabel(), 1.35)
         self.title.setWordWrap(True)
-        font = self.title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.35)
-        font.setWeight(QFont.Weight.DemiBold)
-        self.title.setFont(font)
         self.details = QLabel()
         self.details.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.source = QLabel()

@@ -18,3 +18,12 @@ def muted(label: QLabel, wrap: bool = True) -> QLabel:
     label.setPalette(palette)
     label.setWordWrap(wrap)
     return label
+
+
+def emphasized(label: QLabel, scale: float) -> QLabel:
+    """`label` in a larger, semi-bold font: a heading or a headline figure."""
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * scale)
+    font.setWeight(font.Weight.DemiBold)
+    label.setFont(font)
+    return label

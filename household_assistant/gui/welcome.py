@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 from ..errors import ModelNotAvailable
 from ..models import ROLES, DownloadProgress, ModelStatus
 from .context import AppContext
-from .style import muted
+from .style import emphasized, muted
 from .workers import Task
 
 logger = logging.getLogger(__name__)
@@ -210,11 +209,7 @@ class WelcomeView(QWidget):
         self.speed = _Speed()
         self._queue: list[str] = []
 
-        heading = QLabel("Welcome to Household Assistant")
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.7)
-        font.setWeight(QFont.Weight.DemiBold)
-        heading.setFont(font)
+        heading = emphasized(QLabel("Welcome to Household Assistant"), 1.7)
         intro = QLabel(
             "Chat with your house notes: the furnace filter, the paint colours, who "
             "fixed the pool pump.\nEverything runs on this Mac. Three local models "
